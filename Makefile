@@ -1,0 +1,36 @@
+# The two commands of the README: `make run` (the main job) and `make test` (every test).
+# Both install what they need into .venv first, and do nothing more when it is already there.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# The torch build that lies on this machine's disk (DEVELOPERS.md); any torch>=2.2 works for the code.
+TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
+FASHION_DIR := /usr/share/datasets/fashion-mnist
+SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && echo sudo)
+
+.PHONY: install data run test
+
+install: $(STAMP)
+
+$(STAMP): setup.py settings.ini
+	@[ -x $(BIN)/python ] || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH_PINS)
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $@
+
+# Fashion-MNIST, the offline default data, from Debian's package where apt is available.
+data:
+	@if [ ! -d $(FASHION_DIR) ] && command -v apt-get >/dev/null 2>&1; then \
+	  $(SUDO) apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q dataset-fashion-mnist; } ; \
+	fi; [ -d $(FASHION_DIR) ] || echo "note: $(FASHION_DIR) is missing; notebooks that need Fashion-MNIST will say how to get it"
+
+run: install data
+	$(BIN)/python -m papermill --cwd nbs nbs/00_defective.ipynb papermill_runs/defective/00_defective.ipynb
+
+test: install data
+	bash .ci/check-nbdev-sync $(BIN)
+	$(BIN)/nbdev_test --n_workers 2
+	$(BIN)/python -m pytest -q tests
