@@ -28,6 +28,7 @@ data:
 	fi; [ -d $(FASHION_DIR) ] || echo "note: $(FASHION_DIR) is missing; notebooks that need Fashion-MNIST will say how to get it"
 
 run: install data
+	mkdir -p papermill_runs/defective
 	$(BIN)/python -m papermill --cwd nbs nbs/00_defective.ipynb papermill_runs/defective/00_defective.ipynb
 
 test: install data
