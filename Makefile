@@ -27,9 +27,9 @@ data:
 	  { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q dataset-fashion-mnist; } ; \
 	fi; [ -d $(FASHION_DIR) ] || echo "note: $(FASHION_DIR) is missing; notebooks that need Fashion-MNIST will say how to get it"
 
+# The main job: the transfer-attack section (Tables 2 and 3) at the cpu profile, on Fashion-MNIST.
 run: install data
-	mkdir -p papermill_runs/defective
-	$(BIN)/python -m papermill --cwd nbs nbs/00_defective.ipynb papermill_runs/defective/00_defective.ipynb
+	$(BIN)/defective-cnn run transfer
 
 test: install data
 	bash .ci/check-nbdev-sync $(BIN)
