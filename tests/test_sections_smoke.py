@@ -1,0 +1,76 @@
+"""Every section notebook, run as the runner runs it (papermill, profile=smoke) into a temporary folder."""
+import ast
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from defective_cnn.runner import declared_parameters, run_many, section_notebooks
+
+REPO = Path(__file__).resolve().parents[1]
+SECTIONS = section_notebooks(REPO / "nbs")
+
+
+def parameters_cell(notebook: Path) -> str:
+    cells = [c for c in json.loads(notebook.read_text())["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(cells) == 1, f"{notebook.name} must have exactly one cell tagged 'parameters', has {len(cells)}"
+    return "".join(cells[0]["source"])
+
+
+@pytest.mark.parametrize("section", sorted(SECTIONS))
+def test_parameters_cell_holds_literals_only(section):
+    source = parameters_cell(SECTIONS[section])
+    for statement in ast.parse(source).body:
+        assert isinstance(statement, (ast.Assign, ast.AnnAssign)), f"{section}: not an assignment: {ast.unparse(statement)}"
+        assert statement.value is not None, f"{section}: {ast.unparse(statement)} has no value"
+        ast.literal_eval(statement.value)  # raises for anything but a literal
+    declared = declared_parameters(SECTIONS[section])
+    for required in ("profile", "seed", "output_dir", "run_name"):
+        assert required in declared, f"{section} lacks the parameter {required!r}"
+    assert all(p["help"] for p in declared.values()), f"{section}: every parameter needs a comment (papermill --help-notebook)"
+
+
+@pytest.fixture(scope="module")
+def smoke_runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    zoo = tmp_path_factory.mktemp("zoo")
+    import os
+    previous = os.environ.get("DEFECTIVE_CNN_ZOO")
+    os.environ["DEFECTIVE_CNN_ZOO"] = str(zoo)  # inherited by the papermill kernels
+    jobs = [(section, "smoke", {"profile": "smoke"}) for section in sorted(SECTIONS)]
+    jobs.insert(1, ("transfer", "bad", {"profile": "smoke", "no_such_parameter": 1}))  # fails before running
+    messages = []
+    try:
+        results = run_many(jobs, REPO / "nbs", out, log=messages.append)
+    finally:
+        if previous is None: os.environ.pop("DEFECTIVE_CNN_ZOO", None)
+        else: os.environ["DEFECTIVE_CNN_ZOO"] = previous
+    return out, {(r.section, r.run): r for r in results}, messages
+
+
+def test_a_failing_run_does_not_stop_the_others(smoke_runs):
+    _, results, messages = smoke_runs
+    assert results[("transfer", "bad")].status == "failed"
+    assert "no_such_parameter" in results[("transfer", "bad")].error
+    assert "transfer/bad" in messages[-1]
+    assert all(results[(s, "smoke")].status in ("ok", "failed") for s in SECTIONS)
+
+
+@pytest.mark.parametrize("section", sorted(SECTIONS))
+def test_section_runs_at_smoke_and_writes_results(smoke_runs, section):
+    out, results, _ = smoke_runs
+    result = results[(section, "smoke")]
+    assert result.status == "ok", f"{section} failed: {result.error}"
+    executed = json.loads(result.output.read_text())
+    injected = executed["metadata"]["papermill"]["parameters"]
+    assert injected["profile"] == "smoke" and injected["run_name"] == "smoke"
+    assert Path(injected["output_dir"]) == (out / section).resolve()
+    csvs = sorted((out / section).glob("smoke_*.csv"))
+    assert csvs, f"{section} wrote no results CSV"
+    for csv in csvs:
+        frame = pd.read_csv(csv)
+        assert len(frame) > 0, f"{csv.name} is empty"
+        assert set(frame["profile"]) == {"smoke"}, f"{csv.name}: profile column must say smoke"
+    manifest = json.loads(result.output.with_suffix(".json").read_text())
+    assert manifest["status"] == "ok" and manifest["parameters"] == {"profile": "smoke"}
