@@ -20,25 +20,15 @@ from torch import nn
 from .attacks import (ATTACKS, NOISE_SIGMAS, PIXEL_MAX, attack_mode, boundary, check_images, check_labels,
                                    check_steps, gaussian_noise, run_attack)
 from .defective import defective_masks
+from .models import Ensemble
 
 # %% auto #0
-__all__ = ['SET_FORMAT', 'LogitEnsemble', 'leave_one_out', 'resample_masks', 'to_uint8', 'quantize_adversarial', 'AdversarialSet',
+__all__ = ['LogitEnsemble', 'SET_FORMAT', 'leave_one_out', 'resample_masks', 'to_uint8', 'quantize_adversarial', 'AdversarialSet',
            'predict', 'generate_adversarial_set', 'save_adversarial_set', 'load_adversarial_set', 'defense_rates',
            'evaluate_transfer', 'transfer_table', 'boundary_score', 'noise_accuracy']
 
 # %% ../nbs/05_evaluate.ipynb #78837c36
-class LogitEnsemble(nn.Module):
-    "A model whose logits are the mean of its members' logits (Appendix A.1)."
-
-    def __init__(self, members):
-        super().__init__()
-        members = list(members.values()) if isinstance(members, dict) else list(members)
-        if not members:
-            raise ValueError("an ensemble needs at least one member model")
-        self.members = nn.ModuleList(members)
-
-    def forward(self, x):
-        return torch.stack([m(x) for m in self.members]).mean(0)
+LogitEnsemble = Ensemble  # the EN module of `models` (mean of the members' logits, Appendix A.1) under the attacks' name
 
 
 def leave_one_out(models: dict) -> dict:

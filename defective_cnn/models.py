@@ -689,9 +689,9 @@ def n_parameters(model: nn.Module) -> int:
 class Ensemble(nn.Module):
     "EN (Table 12): the mean of its members' logits."
 
-    def __init__(self, models):
+    def __init__(self, models):  # a list of models, or a dict {name: model}
         super().__init__()
-        models = list(models)
+        models = list(models.values()) if isinstance(models, dict) else list(models)
         if not models:
             raise ValueError("an ensemble needs at least one model")
         self.members = nn.ModuleList(models)
