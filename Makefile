@@ -33,5 +33,6 @@ run: install data
 
 test: install data
 	bash .ci/check-nbdev-sync $(BIN)
-	$(BIN)/nbdev_test --n_workers 2
+	# two notebooks at a time, one thread each: two torch processes with two threads each on two cores run far slower
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2
 	$(BIN)/python -m pytest -q tests
