@@ -26,6 +26,9 @@ def test_parameters_cell_holds_literals_only(section):
         assert statement.value is not None, f"{section}: {ast.unparse(statement)} has no value"
         ast.literal_eval(statement.value)  # raises for anything but a literal
     declared = declared_parameters(SECTIONS[section])
+    assigned = [t.id for st in ast.parse(source).body for t in (st.targets if isinstance(st, ast.Assign) else [st.target])]
+    hidden = sorted(set(assigned) - set(declared))
+    assert not hidden, f"{section}: papermill cannot see {hidden}: write type hints it reads, e.g. `x: \"int or None\" = None`"
     for required in ("profile", "seed", "output_dir", "run_name"):
         assert required in declared, f"{section} lacks the parameter {required!r}"
     assert all(p["help"] for p in declared.values()), f"{section}: every parameter needs a comment (papermill --help-notebook)"
