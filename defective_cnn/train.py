@@ -25,8 +25,8 @@ import torch.nn.functional as F
 # %% auto #0
 __all__ = ['MNIST_LIKE', 'PROFILES', 'CHECKPOINT_VERSION', 'ZOO_FORMAT', 'TrainProfile', 'get_profile', 'atomic_write_bytes',
            'atomic_torch_save', 'atomic_write_csv', 'default_device', 'environment_record', 'CheckpointError',
-           'load_checkpoint', 'evaluate_accuracy', 'train', 'default_zoo_dir', 'ModelConfig', 'TrainedModel',
-           'build_untrained', 'get_model', 'list_zoo', 'remove_from_zoo']
+           'load_checkpoint', 'learning_rate', 'evaluate_accuracy', 'train', 'default_zoo_dir', 'ModelConfig',
+           'TrainedModel', 'build_untrained', 'get_model', 'list_zoo', 'remove_from_zoo']
 
 # %% ../nbs/03_train.ipynb #9d7b3a89
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class TrainProfile:
     milestones: tuple = (150, 250)  # epochs at which the learning rate is divided by 10 (MNIST: 20, 40)
     lr: float = 0.1
     lr_decay: float = 0.1
+    warmup_epochs: float = 0.0  # linear learning-rate warm-up from 0 over this many epochs (not in the paper; small profiles)
     momentum: float = 0.9
     weight_decay: float = 5e-4
     batch_size: int = 128
@@ -75,8 +76,8 @@ MNIST_LIKE = ("mnist", "mnist5k", "fashion-mnist")
 
 PROFILES = {
     "paper": {"cifar10": dict(), "mnist": dict(epochs=50, milestones=(20, 40))},
-    "cpu": {"cifar10": dict(epochs=6, milestones=(3, 5), n_train=10000, n_test=2000, width=0.25),
-            "mnist": dict(epochs=4, milestones=(2, 3), n_train=10000, n_test=2000, width=0.25)},
+    "cpu": {"cifar10": dict(epochs=6, milestones=(3, 5), n_train=10000, n_test=2000, width=0.25, warmup_epochs=1.0),
+            "mnist": dict(epochs=4, milestones=(2, 3), n_train=10000, n_test=2000, width=0.25, warmup_epochs=1.0)},
     "smoke": {"cifar10": dict(epochs=1, milestones=(), n_train=256, n_test=128, width=0.125, batch_size=64),
               "mnist": dict(epochs=1, milestones=(), n_train=256, n_test=128, width=0.125, batch_size=64)},
 }
@@ -170,6 +171,14 @@ def load_checkpoint(path, expected_config: dict | None = None) -> dict:
     return state
 
 # %% ../nbs/03_train.ipynb #9643a824
+def learning_rate(profile: TrainProfile, epoch: int, batch: int, n_batches: int) -> float:
+    "Learning rate of one SGD step: divided by 10 at each milestone epoch (Appendix D), after the profile's linear warm-up."
+    scheduled = profile.lr * profile.lr_decay ** sum(epoch >= m for m in profile.milestones)
+    warmup_steps = round(profile.warmup_epochs * n_batches)
+    step = epoch * n_batches + batch
+    return scheduled * (step + 1) / warmup_steps if step < warmup_steps else scheduled
+
+
 def _batches(data_split, indices, batch_size):
     "Yield (images in [0, 1], labels) for `indices`, in order, `batch_size` at a time."
     in_memory = hasattr(data_split, "images")
@@ -222,7 +231,6 @@ def train(
     memory_format = torch.channels_last if profile.channels_last else torch.contiguous_format
     model.to(device=device, memory_format=memory_format)
     optimizer = torch.optim.SGD(model.parameters(), lr=profile.lr, momentum=profile.momentum, weight_decay=profile.weight_decay)
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(profile.milestones), gamma=profile.lr_decay)
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     metrics, start_epoch = [], 0
@@ -231,7 +239,6 @@ def train(
         state = load_checkpoint(checkpoint_path, config)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         metrics, start_epoch = state["metrics"], state["epoch"]
@@ -244,7 +251,10 @@ def train(
         order = torch.randperm(n, generator=generator)
         loss_sum, correct = 0.0, 0
         bar = tqdm(total=n, desc=f"epoch {epoch + 1}/{profile.epochs}", disable=not show, leave=False, unit="img")
-        for images, labels in _batches(data.train, order, profile.batch_size):
+        n_batches = math.ceil(n / profile.batch_size)
+        for batch, (images, labels) in enumerate(_batches(data.train, order, profile.batch_size)):
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(profile, epoch, batch, n_batches)
             images = data.augment(images, generator).to(device, memory_format=memory_format)
             labels = labels.to(device)
             if profile.adversarial:
@@ -261,8 +271,7 @@ def train(
             correct += (logits.argmax(1) == labels).sum().item()
             bar.update(len(labels))
         bar.close()
-        lr = optimizer.param_groups[0]["lr"]
-        scheduler.step()
+        lr = learning_rate(profile, epoch, n_batches, n_batches)  # the epoch's scheduled rate (after any warm-up)
         row = dict(epoch=epoch + 1, train_loss=loss_sum / n, train_acc=correct / n,
                    test_acc=evaluate_accuracy(model, data.test, profile.eval_batch_size, device), lr=lr,
                    seconds=time.perf_counter() - started)
@@ -273,7 +282,7 @@ def train(
         if checkpoint_path is not None:
             atomic_torch_save(dict(format=CHECKPOINT_VERSION, config=config, epoch=epoch + 1,
                                    model=model.state_dict(), optimizer=optimizer.state_dict(),
-                                   scheduler=scheduler.state_dict(), generator=generator.get_state(),
+                                   generator=generator.get_state(),
                                    torch_rng=torch.get_rng_state(), metrics=metrics,
                                    environment=environment_record(device)), checkpoint_path)
             atomic_write_csv(metrics, Path(run_dir) / "metrics.csv")
@@ -325,10 +334,11 @@ class ModelConfig:
 
     @property
     def key(self) -> str:
-        "A short hash of the configuration (and of ZOO_FORMAT)."
+        "A short hash of the configuration, of every field of its resolved training profile, and of ZOO_FORMAT."
         import hashlib
 
-        canonical = json.dumps(dict(self.to_dict(), zoo_format=ZOO_FORMAT), sort_keys=True, separators=(",", ":"))
+        resolved = self.train_profile().to_dict()  # a changed profile definition names a new model
+        canonical = json.dumps(dict(self.to_dict(), profile_fields=resolved, zoo_format=ZOO_FORMAT), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     @property
