@@ -19,7 +19,8 @@ from torch.utils.data import Dataset
 # %% auto #0
 __all__ = ['DEBIAN_FASHION_MNIST', 'MNIST5K_SPLIT_SEED', 'IMAGE_EXTENSIONS', 'DATASETS', 'TensorImageDataset',
            'stratified_subset', 'PixelNormalizer', 'with_normalizer', 'BatchAugment', 'read_idx', 'read_cifar10_folder',
-           'DatasetNotFoundError', 'default_data_root', 'FolderImageDataset', 'ImageData', 'load_dataset']
+           'DatasetNotFoundError', 'cache_folder', 'default_data_root', 'FolderImageDataset', 'ImageData',
+           'load_dataset']
 
 # %% ../nbs/01_data.ipynb #1e528023
 class TensorImageDataset(Dataset):
@@ -164,12 +165,17 @@ class DatasetNotFoundError(FileNotFoundError):
     "A dataset's files are not where they were looked for; the message says how to get them."
 
 
+def cache_folder(name: str, env_var: str) -> Path:
+    "$env_var if set, else $XDG_CACHE_HOME/defective_cnn/<name> (~/.cache by default); shared by data and the model zoo."
+    if os.environ.get(env_var):
+        return Path(os.environ[env_var]).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
+    return cache / "defective_cnn" / name
+
+
 def default_data_root() -> Path:
     "Folder for datasets: $DEFECTIVE_CNN_DATA, else $XDG_CACHE_HOME/defective_cnn/data (~/.cache by default)."
-    if os.environ.get("DEFECTIVE_CNN_DATA"):
-        return Path(os.environ["DEFECTIVE_CNN_DATA"]).expanduser()
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
-    return cache / "defective_cnn" / "data"
+    return cache_folder("data", "DEFECTIVE_CNN_DATA")
 
 
 _IDX_FILES = {split: (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte") for split, prefix in (("train", "train"), ("test", "t10k"))}
@@ -201,16 +207,22 @@ def _torchvision_download(cls_name, root):
     getattr(torchvision.datasets, cls_name)(str(root), train=False, download=True)
 
 
+def _idx_dataset(root, download, subfolder, extra_folders=()):
+    "(root, candidate folders, the first holding the four IDX files or None), downloading with torchvision if asked."
+    root = Path(root).expanduser() if root is not None else default_data_root()
+    candidates = [root, root / subfolder / "raw", *extra_folders]
+    folder = _find_idx_folder(candidates)
+    if folder is None and download:
+        _torchvision_download(subfolder, root)
+        folder = _find_idx_folder(candidates)
+    return root, candidates, folder
+
+
 def _load_fashion_mnist(root=None, download=False):
     import torchvision
 
     classes = list(torchvision.datasets.FashionMNIST.classes)
-    root = Path(root).expanduser() if root is not None else default_data_root()
-    candidates = [root, root / "FashionMNIST" / "raw", DEBIAN_FASHION_MNIST]
-    folder = _find_idx_folder(candidates)
-    if folder is None and download:
-        _torchvision_download("FashionMNIST", root)
-        folder = _find_idx_folder(candidates)
+    root, candidates, folder = _idx_dataset(root, download, "FashionMNIST", [DEBIAN_FASHION_MNIST])
     if folder is None:
         raise DatasetNotFoundError(
             "Fashion-MNIST not found (looked in " + ", ".join(map(str, candidates)) + "). Get it with "
@@ -222,12 +234,7 @@ def _load_fashion_mnist(root=None, download=False):
 
 def _load_mnist(root=None, download=False):
     classes = [str(d) for d in range(10)]
-    root = Path(root).expanduser() if root is not None else default_data_root()
-    candidates = [root, root / "MNIST" / "raw"]
-    folder = _find_idx_folder(candidates)
-    if folder is None and download:
-        _torchvision_download("MNIST", root)
-        folder = _find_idx_folder(candidates)
+    root, _, folder = _idx_dataset(root, download, "MNIST")
     if folder is None:
         raise DatasetNotFoundError(
             f"MNIST not found in {root} or {root / 'MNIST' / 'raw'}. Pass download=True to let torchvision fetch it "

@@ -297,10 +297,9 @@ ZOO_FORMAT = 1  # bump when training changes in a way that should invalidate sto
 
 def default_zoo_dir() -> Path:
     "Folder of the model zoo: $DEFECTIVE_CNN_ZOO, else $XDG_CACHE_HOME/defective_cnn/zoo (~/.cache by default)."
-    if os.environ.get("DEFECTIVE_CNN_ZOO"):
-        return Path(os.environ["DEFECTIVE_CNN_ZOO"]).expanduser()
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
-    return cache / "defective_cnn" / "zoo"
+    from defective_cnn.data import cache_folder
+
+    return cache_folder("zoo", "DEFECTIVE_CNN_ZOO")
 
 
 @dataclass(frozen=True)
