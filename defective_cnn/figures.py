@@ -25,9 +25,10 @@ from .train import TrainedModel, default_device, default_zoo_dir, environment_re
 # %% auto #0
 __all__ = ['PAPER_KEEP_PROBS', 'FIGURE_DEFAULTS', 'BASELINE_ROWS', 'ABLATION_TABLES', 'ABLATION_ATTACKS', 'defect_of',
            'tested_config', 'tag_run', 'noise_configs', 'check_sigmas', 'correct_by_all', 'noise_curves',
-           'keep_prob_configs', 'tradeoff_points', 'paper_tradeoff', 'decision_configs', 'decision_results',
-           'ablation_kappa', 'ablation_attacks', 'is_ensemble_row', 'ablation_rows', 'ablation_configs',
-           'ablation_results', 'mifgsm_steps', 'pick_examples', 'mifgsm_examples', 'zoo_curves', 'class_names']
+           'keep_prob_configs', 'tradeoff_points', 'tradeoff_summary', 'paper_tradeoff', 'decision_configs',
+           'decision_results', 'ablation_kappa', 'ablation_attacks', 'is_ensemble_row', 'ablation_rows',
+           'ablation_configs', 'ablation_results', 'mifgsm_steps', 'pick_examples', 'mifgsm_examples', 'zoo_curves',
+           'class_names']
 
 # %% ../nbs/11_figures.ipynb #0429d494
 _FMNIST = "fashion-mnist"
@@ -44,9 +45,10 @@ FIGURE_DEFAULTS = {
     # cpu: the standard ResNet-18 (seed 0, trained by the transfer section) is the source instead of
     # DenseNet-121 (4 minutes more of training); the paper's ResNet-18-source numbers are Table 13.
     "keep_prob": {
-        "smoke": dict(dataset=_FMNIST, source="resnet18", keep_probs=[0.5, 0.1], n_eval=48),
-        "cpu": dict(dataset=_FMNIST, source="resnet18", keep_probs=[0.7, 0.5, 0.3, 0.1], n_eval=1000),
-        "paper": dict(dataset="cifar10", source="densenet121", keep_probs=list(PAPER_KEEP_PROBS), n_eval=5000),
+        # n_seeds: training seeds per target (cpu: two, shown as mean and range; the paper reports one).
+        "smoke": dict(dataset=_FMNIST, source="resnet18", keep_probs=[0.5, 0.1], n_eval=48, n_seeds=2),
+        "cpu": dict(dataset=_FMNIST, source="resnet18", keep_probs=[0.7, 0.5, 0.3, 0.1], n_eval=1000, n_seeds=2),
+        "paper": dict(dataset="cifar10", source="densenet121", keep_probs=list(PAPER_KEEP_PROBS), n_eval=5000, n_seeds=1),
     },
     # Table 4: Boundary attack score S(M). cpu: 24 images and 100 Foolbox-3 steps (the paper: 500 images,
     # Foolbox 1's 5000 iterations), so the scores are far from converged: compare the models, not the values.
@@ -173,21 +175,38 @@ ABLATION_TABLES = {spec["cells"]["source"]: n for n, spec in TABLE_SPECS.items()
 
 
 def keep_prob_configs(keep_probs, *, source: str = "densenet121", dataset: str, profile: str, seed: int = 0,
-                      arch: str = "resnet18", include_standard: bool = True) -> tuple[dict, dict]:
-    "({source arch: config (seed)}, {row label: config (seed + 1)}): Figure 5's source and p-Bottom targets."
+                      arch: str = "resnet18", include_standard: bool = True, n_seeds: int = 1) -> tuple[dict, dict]:
+    """({source arch: config (seed)}, {target name: config}): Figure 5's source and p-Bottom targets.
+
+    Each target is trained with `n_seeds` seeds, seed + 1 ... seed + n_seeds (the paper: one); the first
+    seed's name is the row label ('0.1-Bottom'), the others add the seed ('0.1-Bottom seed 2')."""
     keep_probs = as_keep_probs(keep_probs, PAPER_KEEP_PROBS)
-    targets = noise_configs(keep_probs, dataset=dataset, profile=profile, seed=seed, arch=arch)
-    if not include_standard:
-        targets.pop(next(iter(targets)))
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
+        raise ValueError(f"n_seeds must be an integer >= 1 (training seeds per target), got {n_seeds!r}")
+    targets = {}
+    for offset in range(n_seeds):
+        configs = noise_configs(keep_probs, dataset=dataset, profile=profile, seed=seed + offset, arch=arch)
+        if not include_standard:
+            configs.pop(next(iter(configs)))
+        targets.update({label if offset == 0 else f"{label} seed {c.seed}": c for label, c in configs.items()})
     return {source: model_config(source, dataset=dataset, profile=profile, seed=seed)}, targets
 
 
 def tradeoff_points(results: pd.DataFrame) -> pd.DataFrame:
     "One row per target of `sections.transfer_results`: keep probability (1 for standard), rate, accuracy, counts."
     frame = results.assign(keep_prob=[1.0 if d == "standard" else DefectSpec.parse(d).parts[0].keep_prob for d in results.defect])
-    columns = ["keep_prob", "defect", "source", "attack_label", "success_defense_rate", "target_test_acc", "n_eval",
-               "n_fooled_source", "n_images"]
-    return frame[columns].rename(columns={"target_test_acc": "test_acc"}).sort_values("keep_prob").reset_index(drop=True)
+    columns = ["keep_prob", "defect", "target_seed", "source", "attack_label", "success_defense_rate", "target_test_acc",
+               "n_eval", "n_fooled_source", "n_images"]
+    frame = frame[columns].rename(columns={"target_test_acc": "test_acc"})
+    return frame.sort_values(["keep_prob", "target_seed"]).reset_index(drop=True)
+
+
+def tradeoff_summary(points: pd.DataFrame) -> pd.DataFrame:
+    "One row per keep probability of `tradeoff_points`: mean, min and max over training seeds, and how many seeds."
+    stats = points.groupby(["keep_prob", "defect"], sort=True).agg(
+        n_seeds=("target_seed", "nunique"),
+        **{f"{metric}_{stat}": (metric, stat) for metric in ("success_defense_rate", "test_acc") for stat in ("mean", "min", "max")})
+    return stats.reset_index()
 
 
 def paper_tradeoff(source: str = "densenet121") -> pd.DataFrame:
