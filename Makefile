@@ -29,7 +29,7 @@ data:
 
 # The main job: the transfer-attack section (Tables 2 and 3) at the cpu profile, on Fashion-MNIST.
 run: install data
-	$(BIN)/defective-cnn run transfer
+	$(BIN)/defective-cnn run transfer --run cpu
 
 test: install data
 	bash .ci/check-nbdev-sync $(BIN)

@@ -59,7 +59,12 @@ def _run(args) -> int:
         if missing:
             print(f"{runs_file} has no runs for {', '.join(missing)}; give --profile or -p to run it ad hoc", file=sys.stderr)
             return 2
-        jobs = [(s, name, {**params, **parameters}) for s in sections for name, params in runs[s].items()]
+        jobs = [(s, name, {**params, **parameters}) for s in sections for name, params in runs[s].items()
+                if args.run is None or name == args.run]
+        if not jobs:
+            listed = ", ".join(f"{s}/{name}" for s in sections for name in runs[s])
+            print(f"{runs_file} has no run named {args.run!r} for {args.section}; its runs: {listed}", file=sys.stderr)
+            return 2
     else:
         jobs = [(args.section, args.run, parameters)]
     results = run_many(jobs, root / "nbs", root / "papermill_runs", force=args.force)
@@ -73,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("section", help="a section notebook's name (transfer, mnist, ...) or 'all'")
     run.add_argument("--profile", choices=["smoke", "cpu", "paper"], help="size of the run")
     run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE", help="a notebook parameter (repeatable)")
-    run.add_argument("--run", default=None, help="name of the run's files (default: from the parameters)")
+    run.add_argument("--run", default=None, help="without -p/--profile: run only the run of this name in the run file "
+                     "(e.g. 'cpu'); with them: the name of the run's files (default: from the parameters)")
     run.add_argument("--runs", default=None, help="run file (default: papermill_runs/runs.yaml)")
     run.add_argument("--force", action="store_true", help="run even if up to date")
     run.set_defaults(func=_run)
