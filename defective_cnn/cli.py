@@ -14,7 +14,7 @@ from .runner import find_repo_root, load_runs, parse_parameter, run_many
 from .train import default_zoo_dir, list_zoo, remove_from_zoo
 
 # %% auto #0
-__all__ = ['build_parser', 'main']
+__all__ = ['named_jobs', 'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #b41ef0a2
 def _zoo_list(args) -> int:
@@ -46,6 +46,20 @@ def _zoo_path(args) -> int:
     return 0
 
 
+def named_jobs(runs: dict, section: str, run: str | None = None, parameters: dict | None = None) -> list[tuple]:
+    "(section, run name, parameters) of the named runs of `section` ('all': every section) in `runs`, only `run` if given."
+    sections = list(runs) if section == "all" else [section]
+    missing = [s for s in sections if s not in runs]
+    if missing:
+        raise ValueError(f"no runs for {', '.join(missing)}; give --profile or -p to run it ad hoc")
+    jobs = [(s, name, {**params, **(parameters or {})}) for s in sections for name, params in runs[s].items()
+            if run is None or name == run]
+    if not jobs:
+        listed = ", ".join(f"{s}/{name}" for s in sections for name in runs[s])
+        raise ValueError(f"no run named {run!r} for {section}; its runs: {listed}")
+    return jobs
+
+
 def _run(args) -> int:
     root = find_repo_root()
     runs_file = Path(args.runs) if args.runs else root / "papermill_runs" / "runs.yaml"
@@ -53,17 +67,10 @@ def _run(args) -> int:
     if args.profile:
         parameters["profile"] = args.profile
     if args.section == "all" or not parameters:
-        runs = load_runs(runs_file)
-        sections = list(runs) if args.section == "all" else [args.section]
-        missing = [s for s in sections if s not in runs]
-        if missing:
-            print(f"{runs_file} has no runs for {', '.join(missing)}; give --profile or -p to run it ad hoc", file=sys.stderr)
-            return 2
-        jobs = [(s, name, {**params, **parameters}) for s in sections for name, params in runs[s].items()
-                if args.run is None or name == args.run]
-        if not jobs:
-            listed = ", ".join(f"{s}/{name}" for s in sections for name in runs[s])
-            print(f"{runs_file} has no run named {args.run!r} for {args.section}; its runs: {listed}", file=sys.stderr)
+        try:
+            jobs = named_jobs(load_runs(runs_file), args.section, args.run, parameters)
+        except ValueError as e:
+            print(f"{runs_file}: {e}", file=sys.stderr)
             return 2
     else:
         jobs = [(args.section, args.run, parameters)]

@@ -181,8 +181,7 @@ def keep_prob_configs(keep_probs, *, source: str = "densenet121", dataset: str, 
     Each target is trained with `n_seeds` seeds, seed + 1 ... seed + n_seeds (the paper: one); the first
     seed's name is the row label ('0.1-Bottom'), the others add the seed ('0.1-Bottom seed 2')."""
     keep_probs = as_keep_probs(keep_probs, PAPER_KEEP_PROBS)
-    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
-        raise ValueError(f"n_seeds must be an integer >= 1 (training seeds per target), got {n_seeds!r}")
+    n_seeds = check_steps(n_seeds, "n_seeds")  # training seeds per target
     targets = {}
     for offset in range(n_seeds):
         configs = noise_configs(keep_probs, dataset=dataset, profile=profile, seed=seed + offset, arch=arch)
