@@ -27,7 +27,7 @@ __all__ = ['BLOCK_SETS', 'LABEL_GRAMMAR', 'PAPER_PRESETS', 'VGG19_LAYERS', 'ARCH
            'DefectSpec', 'preset', 'as_defect_spec', 'Architecture', 'scale_channels', 'BNMaskReLUConv', 'BasicBlock',
            'Bottleneck', 'SqueezeExcite', 'SEPreActBlock', 'ResNet', 'DenseLayer', 'Transition', 'DenseNet', 'VGG',
            'get_architecture', 'SpatialDropout', 'DropBlock', 'derive_mask_seed', 'build_model', 'block_of',
-           'masks_per_block', 'block_map', 'n_parameters', 'Ensemble', 'build_ensemble']
+           'masks_per_block', 'block_map', 'n_parameters', 'Ensemble', 'build_ensemble', 'defect_columns']
 
 # %% ../nbs/02_models.ipynb #df34ce21
 BLOCK_SETS = ("bottom", "top")
@@ -705,3 +705,16 @@ def build_ensemble(arch: str, defect=None, n_models: int = 5, *, seed: int = 0, 
     spec = as_defect_spec(defect)
     n_models = _positive_int(n_models, "n_models")
     return Ensemble(build_model(arch, spec, seed=seed + i, mask_seed=spec.seed + i, **kwargs) for i in range(n_models))
+
+# %% ../nbs/02_models.ipynb #d191dcb9
+def defect_columns(defect) -> dict:
+    "keep_prob, blocks, mask_mode and channel_multiplier of a defect label or spec (a standard network: 1.0, 'none', 'none', 1)."
+    spec = as_defect_spec(None if defect in (None, "standard") else defect)
+    if spec.is_standard:
+        return dict(keep_prob=1.0, blocks="none", mask_mode="none", channel_multiplier=1)
+    def one(values, what):
+        values = list(dict.fromkeys(values))
+        return values[0] if len(values) == 1 else "+".join(map(str, values)) if what != "keep_prob" else float("nan")
+    blocks = [p.blocks if isinstance(p.blocks, str) else "+".join(map(str, p.blocks)) for p in spec.parts]
+    return dict(keep_prob=one([p.keep_prob for p in spec.parts], "keep_prob"), blocks="+".join(blocks),
+                mask_mode=one([p.mode for p in spec.parts], "mode"), channel_multiplier=max(p.channels for p in spec.parts))

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from defective_cnn.attacks import boundary, cw_l2, cw_margin, fgsm, mifgsm, pgd
-from tiny_mnist import mnist_split, trained_tiny
+from defective_cnn.toy import digits, trained_tiny
 
 torchattacks = pytest.importorskip("torchattacks")
 
@@ -16,7 +16,7 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 @pytest.fixture(scope="module")
 def data():
     torch.set_num_threads(1)
-    train_x, train_y, test_x, test_y = mnist_split(n_train=2000, n_test=64)
+    train_x, train_y, test_x, test_y = digits(n_train=2000, n_test=64)
     return train_x, train_y, test_x, test_y
 
 

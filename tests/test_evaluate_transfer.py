@@ -6,16 +6,17 @@ import torch
 
 from defective_cnn.attacks import pgd
 from defective_cnn.defective import defective_masks
-from defective_cnn.evaluate import (LogitEnsemble, defense_rates, evaluate_transfer, generate_adversarial_set,
+from defective_cnn.evaluate import (defense_rates, evaluate_transfer, generate_adversarial_set,
                                     leave_one_out, load_adversarial_set, noise_accuracy, predict, resample_masks,
                                     save_adversarial_set)
-from tiny_mnist import mnist_split, trained_tiny
+from defective_cnn.models import Ensemble
+from defective_cnn.toy import digits, trained_tiny
 
 
 @pytest.fixture(scope="module")
 def setup():
     torch.set_num_threads(1)
-    train_x, train_y, test_x, test_y = mnist_split(n_train=2000, n_test=120)
+    train_x, train_y, test_x, test_y = digits(n_train=2000, n_test=120)
     models = {"std": trained_tiny(train_x, train_y, keep_prob=None, init_seed=0),
               "def": trained_tiny(train_x, train_y, keep_prob=0.3, init_seed=1, mask_seed=0),
               "def DIF": trained_tiny(train_x, train_y, keep_prob=0.3, init_seed=2, mask_seed=1)}
@@ -70,10 +71,10 @@ def test_ensemble_and_gray_box_sources(setup):
     models, x, y = setup
     x, y = x[:60], y[:60]
     loo = leave_one_out(models)
-    assert set(loo) == set(models) and all(isinstance(e, LogitEnsemble) for e in loo.values())
+    assert set(loo) == set(models) and all(isinstance(e, Ensemble) for e in loo.values())
     adv_set = generate_adversarial_set({n: models[n] for n in ("std", "def")}, x, y, dataset="mnist", steps=5)
     assert adv_set.sources == ["std", "def"]
-    ensemble_pred = predict(LogitEnsemble([models["std"], models["def"]]), adv_set.adversarial())
+    ensemble_pred = predict(Ensemble([models["std"], models["def"]]), adv_set.adversarial())
     assert torch.equal(adv_set.source_adv_pred, ensemble_pred)
     dif = resample_masks(models["def"], seed=7)
     (_, before), = defective_masks(models["def"])

@@ -5,11 +5,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from PIL import Image
 
 from defective_cnn.runner import declared_parameters, run_many, section_notebooks
 
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS = section_notebooks(REPO / "nbs")
+RATE_COLUMNS = {"success_defense_rate", "adversarial_accuracy", "accuracy", "stylized_accuracy", "shape_bias", "test_acc"}
+COUNT_COLUMNS = {"n_eval", "n_images", "n_attacked"}
+MANIFEST_KEYS = {"section", "run", "status", "parameters", "notebook", "notebook_hash", "package_hash", "seconds", "finished", "torch", "error"}
 
 
 def parameters_cell(notebook: Path) -> str:
@@ -75,5 +79,19 @@ def test_section_runs_at_smoke_and_writes_results(smoke_runs, section):
         frame = pd.read_csv(csv)
         assert len(frame) > 0, f"{csv.name} is empty"
         assert set(frame["profile"]) == {"smoke"}, f"{csv.name}: profile column must say smoke"
+        for rate in RATE_COLUMNS & set(frame.columns):  # a smoke run measures something: no rate is NaN, none rests on 0 images
+            assert frame[rate].notna().all(), f"{csv.name}: {rate} has NaN in {int(frame[rate].isna().sum())} row(s)"
+        for count in COUNT_COLUMNS & set(frame.columns):
+            assert (frame[count] > 0).all(), f"{csv.name}: {count} is 0 in {int((frame[count] <= 0).sum())} row(s)"
+    pngs = sorted((out / section).glob("smoke_*.png"))
+    assert pngs, f"{section} wrote no figure"
+    for png in pngs:
+        with Image.open(png) as image:
+            image.verify()  # a whole PNG, not a truncated or empty file
+        with Image.open(png) as image:
+            assert image.format == "PNG" and min(image.size) > 100, f"{png.name}: {image.format} {image.size}"
     manifest = json.loads(result.output.with_suffix(".json").read_text())
-    assert manifest["status"] == "ok" and manifest["parameters"] == {"profile": "smoke"}
+    missing = MANIFEST_KEYS - set(manifest)
+    assert not missing, f"{section}: manifest lacks {sorted(missing)}"
+    assert manifest["status"] == "ok" and manifest["parameters"] == {"profile": "smoke"} and manifest["error"] == ""
+    assert manifest["seconds"] > 0 and len(manifest["package_hash"]) == 16 and len(manifest["notebook_hash"]) == 16

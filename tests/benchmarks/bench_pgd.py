@@ -13,8 +13,7 @@ import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tiny_mnist import mnist_split, trained_tiny  # noqa: E402
+from defective_cnn.toy import digits, trained_tiny  # noqa: E402
 
 from defective_cnn.attacks import pgd  # noqa: E402
 
@@ -80,7 +79,7 @@ def main():
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    train_x, train_y, test_x, test_y = mnist_split(n_train=2000, n_test=args.images)
+    train_x, train_y, test_x, test_y = digits(n_train=2000, n_test=args.images)
     print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} thread(s)")
     model = trained_tiny(train_x, train_y, keep_prob=0.5).to(device)
     bench("tiny defective CNN (MNIST 28x28)", model, test_x.to(device), test_y.to(device), args.repeats, sync)

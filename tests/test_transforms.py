@@ -1,9 +1,11 @@
-"Properties of the shape/texture manipulations (defective_cnn.texture) on random inputs."
+"Properties of the image transforms (defective_cnn.transforms) and the shape bias (defective_cnn.shape) on random inputs."
 import pytest
 import torch
 
-from defective_cnn.texture import (check_grid, cue_conflict_pairs, frequency_stylize, high_pass, low_pass,
-                                   shape_bias, shape_configs, shuffle_patches, silhouette, silhouette_stylize, stylize)
+from defective_cnn.settings import bottom_configs
+from defective_cnn.shape import shape_bias
+from defective_cnn.transforms import (check_grid, cue_conflict_pairs, frequency_stylize, high_pass, low_pass, shuffle_patches,
+                                      silhouette, silhouette_stylize, stylize)
 
 
 @pytest.mark.parametrize("size,k", [(28, 2), (28, 7), (28, 14), (32, 8), (32, 32), (224, 8)])
@@ -75,4 +77,4 @@ def test_cue_conflict_pairs_and_shape_bias():
 
 def test_empty_keep_probabilities_are_refused():
     with pytest.raises(ValueError, match="non-empty list"):
-        shape_configs(["resnet18"], [], dataset="fashion-mnist", profile="cpu")
+        bottom_configs([], archs=["resnet18"], dataset="fashion-mnist", profile="cpu")
