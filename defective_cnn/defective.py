@@ -37,6 +37,10 @@ def _check_choice(value, allowed, what):
     return value
 
 # %% ../nbs/00_defective.ipynb #3f799d47
+_UNIT_NAMES = {"neuron": "neurons", "channel": "channels", "shared": "spatial positions"}
+_MAX_BERNOULLI_DRAWS = 1000  # a Bernoulli mask that keeps nothing this often is an error
+
+
 def _unit_shape(shape, mode):
     channels, height, width = shape
     return {"neuron": (channels, height, width), "channel": (channels, 1, 1), "shared": (1, height, width)}[mode]
@@ -49,7 +53,7 @@ def sample_mask(
     sampling: str = "bernoulli",  # 'bernoulli' (i.i.d., Section 3.1) or 'exact' (round(p*units) kept, authors' code)
     seed: int = 0,  # seed of the mask's own generator
 ) -> torch.Tensor:
-    "A float32 {0, 1} mask of shape C×H×W, drawn without touching the global RNG."
+    "A float32 {0, 1} mask of shape C×H×W that keeps at least one unit, drawn without touching the global RNG."
     shape = tuple(int(s) for s in shape)
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"mask shape must be (C, H, W) with positive sizes, got {shape}")
@@ -57,12 +61,22 @@ def sample_mask(
     _check_choice(mode, MASK_MODES, "mode")
     _check_choice(sampling, SAMPLINGS, "sampling")
     unit_shape = _unit_shape(shape, mode)
+    n_units, unit_names = math.prod(unit_shape), _UNIT_NAMES[mode]
     generator = torch.Generator().manual_seed(int(seed))
     if sampling == "bernoulli":
-        units = torch.rand(unit_shape, generator=generator) < keep_prob
+        for _ in range(_MAX_BERNOULLI_DRAWS):  # redraw a mask that keeps nothing (Bernoulli given >= 1 kept)
+            units = torch.rand(unit_shape, generator=generator) < keep_prob
+            if units.any():
+                break
+        else:
+            raise ValueError(f"a Bernoulli mask over {n_units} {unit_names} at keep_prob {keep_prob} kept none in "
+                             f"{_MAX_BERNOULLI_DRAWS} draws (seed {seed}); keep_prob · units must not be that small")
     else:
-        n_units = math.prod(unit_shape)
-        n_keep = max(1, round(keep_prob * n_units))
+        n_keep = round(keep_prob * n_units)
+        if n_keep == 0:
+            raise ValueError(f"exact sampling keeps round(keep_prob · {unit_names}) = round({keep_prob} · {n_units}) = 0 "
+                             f"of the {n_units} {unit_names} of a mask of shape {shape}: the layer would pass nothing; "
+                             f"allowed: keep_prob > {0.5 / n_units:.4g} here, or Bernoulli sampling")
         units = torch.zeros(n_units, dtype=torch.bool)
         units[torch.randperm(n_units, generator=generator)[:n_keep]] = True
         units = units.view(unit_shape)
@@ -79,12 +93,14 @@ class DefectiveMask(nn.Module):
         mode: str = "neuron",  # 'neuron', 'channel' (DC) or 'shared' (SM)
         sampling: str = "bernoulli",  # 'bernoulli' (paper's text) or 'exact' (authors' code)
         seed: int | None = None,  # seed of the mask's own generator; None draws and records one
+        name: str | None = None,  # where the mask sits, for error messages (build_model sets the module name)
     ):
         super().__init__()
         self.keep_prob = check_keep_prob(keep_prob)
         self.mode = _check_choice(mode, MASK_MODES, "mode")
         self.sampling = _check_choice(sampling, SAMPLINGS, "sampling")
         self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(2**62)
+        self.name = name
         self.register_buffer("mask", None)
         if shape is not None:
             self.build(shape)
@@ -95,7 +111,10 @@ class DefectiveMask(nn.Module):
 
     def build(self, shape, device=None):
         "Sample the mask for activations of shape C×H×W (again from `seed`: rebuilding gives the same mask)."
-        mask = sample_mask(shape, self.keep_prob, self.mode, self.sampling, self.seed)
+        try:
+            mask = sample_mask(shape, self.keep_prob, self.mode, self.sampling, self.seed)
+        except ValueError as error:
+            raise ValueError(f"defective mask {self.name or '(unnamed)'}: {error}") from None
         self.mask = mask.to(device) if device is not None else mask
         return self
 
