@@ -294,21 +294,18 @@ def paper_partner(frame, name: str = "", main=()) -> str | None:
 
 def table_columns(frame, name: str = "") -> tuple[list, list, list]:
     "(columns shown, columns the same in every row, percentage columns) of a results table `name`: see the text above."
-    varying = [c for c in frame.columns if c not in _HIDDEN and (len(frame) == 1 or frame[c].astype(str).nunique() > 1)]
-    constant = [c for c in frame.columns if c not in _HIDDEN and c not in varying and frame[c].notna().any()]
-    measures = [c for c in varying if _is_number(frame[c]) and _MEASURE.search(c)]
-    counts = [c for c in varying if _is_number(frame[c]) and c.startswith("n_") and c not in measures]
-    counts = ["n_eval"] if "n_eval" in counts else counts
-    idents = []
-    for c in varying:
-        if c in measures or (c.startswith("n_") and _is_number(frame[c])):
-            continue
-        if len(frame) == 1 or not any(frame[c].astype(str).groupby(frame[k].astype(str)).nunique().max() <= 1 for k in idents):
-            idents.append(c)  # kept unless one identifying column already shown determines it (defect by target name...)
-    clean = [c for c in _CLEAN if c in measures][:1]
+    columns = [c for c in frame.columns if c not in _HIDDEN and frame[c].notna().any()]
+    varying = [c for c in columns if len(frame) == 1 or frame[c].astype(str).nunique() > 1]
+    constant = [c for c in columns if c not in varying]
+    measures = [c for c in frame.columns if c not in _HIDDEN and _is_number(frame[c]) and _MEASURE.search(c)]  # empty ones too
     papers = [c for c in measures if c.endswith("paper")]
     main = [c for c in measures if c not in _CLEAN and c not in papers]
     partner = paper_partner(frame, name, main) if "value_paper" in papers else None
+    percent = {c for c in measures if c not in papers and _PERCENT.search(c) and frame[c].dropna().between(0, 1).all()}
+    for c in papers:
+        ours = partner if c == "value_paper" else re.sub(r"_paper$", "", c)
+        if (ours in percent or any(p.startswith(ours + "_") for p in percent)) and frame[c].dropna().between(0, 1).all():
+            percent.add(c)
     if partner in main:  # ours, then the paper's, then our other measures
         main = [partner] + [c for c in main if c != partner]
     ordered = []
@@ -318,12 +315,17 @@ def table_columns(frame, name: str = "") -> tuple[list, list, list]:
         pairs += [c + "_paper", re.sub(r"_(mean|min|max)$", "", c) + "_paper"]
         ordered += [p for p in dict.fromkeys(pairs) if p in papers and p not in ordered]
     ordered += [c for c in papers if c not in ordered]
-    percent = {c for c in main + clean if _PERCENT.search(c) and frame[c].dropna().between(0, 1).all()}
-    for c in papers:
-        ours = partner if c == "value_paper" else re.sub(r"_paper$", "", c)
-        if (ours in percent or any(p.startswith(ours + "_") for p in percent)) and frame[c].dropna().between(0, 1).all():
-            percent.add(c)
-    return idents + ordered + counts + clean, constant, sorted(percent)
+    counts = [c for c in varying if _is_number(frame[c]) and c.startswith("n_") and c not in measures]
+    counts = ["n_eval"] if "n_eval" in counts else counts
+    idents = []
+    for c in varying:
+        if c in measures or (c.startswith("n_") and _is_number(frame[c])):
+            continue
+        if len(frame) == 1 or not any(frame[c].astype(str).groupby(frame[k].astype(str)).nunique().max() <= 1 for k in idents):
+            idents.append(c)  # kept unless one identifying column already shown determines it (defect by target name...)
+    clean = [c for c in _CLEAN if c in measures and c in varying][:1]
+    shown = [c for c in ordered if c in varying or (c == partner and "value_paper" in varying)]  # ours beside the paper even when empty
+    return idents + shown + counts + clean, constant, sorted(percent)
 
 
 def _cell(value, percent: bool) -> str:
