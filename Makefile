@@ -43,10 +43,12 @@ browser:
 kernel: install
 	$(BIN)/python -m ipykernel install --sys-prefix --name defective-cnn --display-name "defective_cnn (.venv)" >/dev/null
 
-# JupyterLab on nbs/, on this machine only (127.0.0.1); open the URL with the token that it prints.
+# JupyterLab on this machine only (127.0.0.1), opening on nbs/ (papermill_runs/ is one folder up);
+# open the URL with the token that it prints. New notebooks get the defective_cnn (.venv) kernel.
 lab: install data kernel
-	$(BIN)/jupyter lab --notebook-dir=nbs --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --no-browser \
-	  --MappingKernelManager.default_kernel_name=defective-cnn $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/nbs --ServerApp.ip=127.0.0.1 \
+	  --ServerApp.port=$(LAB_PORT) --no-browser --MappingKernelManager.default_kernel_name=defective-cnn \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # The main job: the transfer-attack section (Tables 2 and 3) at the cpu profile, on Fashion-MNIST.
 run: install data
