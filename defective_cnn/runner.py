@@ -345,6 +345,8 @@ def format_table(csv_path, max_rows: int | None = 30, width: int = 100) -> str:
     "A results CSV as compact text: the values that are the same in every row, then the rows (identifying columns, ours beside the paper's, counts, clean accuracy)."
     import pandas as pd
 
+    if not Path(csv_path).read_text().strip():
+        return "(empty file)"
     frame = pd.read_csv(csv_path)
     if frame.empty:
         return "(no rows)"
