@@ -1,5 +1,6 @@
-# The two commands of the README: `make run` (the main job) and `make test` (every test).
-# Both install what they need into .venv first, and do nothing more when it is already there.
+# The commands of the README: `make run` (the main job), `make test` (every test) and `make lab`
+# (JupyterLab on the notebooks). They install what they need into .venv first, and do nothing more
+# when it is already there.
 SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -7,9 +8,13 @@ STAMP := $(VENV)/.installed-stamp
 # The torch build that lies on this machine's disk (DEVELOPERS.md); any torch>=2.2 works for the code.
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 FASHION_DIR := /usr/share/datasets/fashion-mnist
+LAB_PORT ?= 8888
+# the browser tests/test_browser.py drives (Debian's packages; the test skips where neither is installed)
+CHROMIUM := $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser))
+CHROMEDRIVER := $(wildcard /usr/bin/chromedriver)
 SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && echo sudo)
 
-.PHONY: install data run test
+.PHONY: install data browser kernel lab run test
 
 install: $(STAMP)
 
@@ -27,11 +32,29 @@ data:
 	  { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q dataset-fashion-mnist; } ; \
 	fi; [ -d $(FASHION_DIR) ] || echo "note: $(FASHION_DIR) is missing; notebooks that need Fashion-MNIST will say how to get it"
 
+# Headless Chromium and its driver for the browser test, from Debian's packages where apt is available.
+browser:
+	@if { [ -z "$(CHROMIUM)" ] || [ -z "$(CHROMEDRIVER)" ]; } && command -v apt-get >/dev/null 2>&1; then \
+	  $(SUDO) apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chromium chromium-driver; } ; \
+	fi; command -v chromedriver >/dev/null 2>&1 || echo "note: no chromium/chromedriver; tests/test_browser.py will be skipped"
+
+# The project's .venv as a Jupyter kernel, "defective_cnn (.venv)", registered inside .venv itself.
+kernel: install
+	$(BIN)/python -m ipykernel install --sys-prefix --name defective-cnn --display-name "defective_cnn (.venv)" >/dev/null
+
+# JupyterLab on this machine only (127.0.0.1), opening on nbs/ (papermill_runs/ is one folder up);
+# open the URL with the token that it prints. New notebooks get the defective_cnn (.venv) kernel.
+lab: install data kernel
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/nbs --ServerApp.ip=127.0.0.1 \
+	  --ServerApp.port=$(LAB_PORT) --no-browser --MappingKernelManager.default_kernel_name=defective-cnn \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
+
 # The main job: the transfer-attack section (Tables 2 and 3) at the cpu profile, on Fashion-MNIST.
 run: install data
 	$(BIN)/defective-cnn run transfer --run cpu
 
-test: install data
+test: install data browser
 	bash .ci/check-nbdev-sync $(BIN)
 	# two notebooks at a time, one thread each: two torch processes with two threads each on two cores run far slower
 	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2

@@ -3,6 +3,7 @@ from configparser import ConfigParser
 from pathlib import Path
 
 import setuptools
+from setuptools.command.build_py import build_py
 
 here = Path(__file__).parent
 config = ConfigParser(delimiters=["="])
@@ -14,7 +15,36 @@ def _split(key):
     return cfg.get(key, "").split()
 
 
+def section_files():
+    "The section notebooks (nbs/*.ipynb not starting with a digit, '_' or 'index', as runner.section_notebooks) and the run file."
+    nbs = here / cfg["nbs_path"]
+    notebooks = [p for p in sorted(nbs.glob("*.ipynb")) if not (p.name[0].isdigit() or p.name.startswith(("_", "index")))]
+    return notebooks + [here / "papermill_runs" / "runs.yaml"]
+
+
+class build_py_with_sections(build_py):
+    "Also copy the section notebooks and runs.yaml into the built package as defective_cnn/notebooks/, so that a wheel can run them."
+
+    def run(self):
+        super().run()
+        if self.editable_mode:  # an editable install runs from its checkout, which has nbs/
+            return
+        files = section_files()
+        missing = [str(p) for p in files if not p.exists()]
+        if missing or len(files) < 2:
+            raise FileNotFoundError(f"cannot package the section notebooks: missing {', '.join(missing) or 'nbs/*.ipynb'}")
+        target = Path(self.build_lib) / cfg["lib_path"] / "notebooks"
+        self.mkpath(str(target))
+        for source in files:
+            self.copy_file(str(source), str(target / source.name))
+
+    def get_outputs(self, include_bytecode=True):
+        target = Path(self.build_lib) / cfg["lib_path"] / "notebooks"
+        return super().get_outputs(include_bytecode) + [str(target / p.name) for p in section_files()]
+
+
 setuptools.setup(
+    cmdclass={"build_py": build_py_with_sections},
     name=cfg["lib_name"],
     version=cfg["version"],
     description=cfg["description"],

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 import os
-import sys
+import re
+import textwrap
 import time
-import traceback
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 # %% auto #0
-__all__ = ['find_repo_root', 'section_notebooks', 'parse_parameter', 'declared_parameters', 'check_parameters', 'load_runs',
-           'run_name', 'notebook_hash', 'package_hash', 'is_up_to_date', 'RunResult', 'run_section', 'run_many']
+__all__ = ['RUN_ENVIRONMENT', 'find_repo_root', 'section_notebooks', 'packaged_notebooks', 'Locations', 'locate',
+           'parse_parameter', 'declared_parameters', 'check_parameters', 'load_runs', 'run_name', 'notebook_hash',
+           'package_hash', 'is_up_to_date', 'clock', 'cell_title', 'Talker', 'paper_partner', 'table_columns',
+           'format_table', 'run_files', 'committed_runs', 'shown_path', 'describe_run', 'RunResult', 'run_section',
+           'run_many']
 
 # %% ../nbs/17_runner.ipynb #842e2020
 def find_repo_root(start=None) -> Path:
@@ -35,6 +40,42 @@ def section_notebooks(nbs_dir) -> dict:
     "Section name -> notebook path: the notebooks of `nbs_dir` whose name does not start with a digit or '_'."
     nbs_dir = Path(nbs_dir)
     return {p.stem: p for p in sorted(nbs_dir.glob("*.ipynb")) if not (p.name[0].isdigit() or p.name.startswith(("_", "index")))}
+
+
+def packaged_notebooks() -> Path:
+    "Folder where an installed wheel keeps the section notebooks and runs.yaml (setup.py copies them there)."
+    import defective_cnn
+
+    return Path(defective_cnn.__file__).parent / "notebooks"
+
+
+@dataclass(frozen=True)
+class Locations:
+    "Where the section notebooks, the run file and the executed runs are."
+    nbs_dir: Path  # the section notebooks
+    runs_file: Path  # the named runs (runs.yaml)
+    out_dir: Path  # executed runs: <out_dir>/<section>/<run>.*
+    checkout: Path | None  # the repository, or None when the notebooks come with the installed package
+
+
+def locate(
+    start=None,  # where to look from (default: cwd)
+    out_dir=None,  # folder of the executed runs (default: the checkout's papermill_runs/, else ./papermill_runs)
+    packaged=None,  # folder of the notebooks shipped in the package (default: `packaged_notebooks()`)
+) -> Locations:
+    "A checkout's nbs/, papermill_runs/runs.yaml and papermill_runs/; outside one, the installed package's notebooks and ./papermill_runs."
+    here = Path(start or Path.cwd()).resolve()
+    out = Path(out_dir).resolve() if out_dir is not None else None
+    try:
+        root = find_repo_root(here)
+    except FileNotFoundError:
+        shipped = Path(packaged) if packaged is not None else packaged_notebooks()
+        if not (shipped / "runs.yaml").exists():
+            raise FileNotFoundError(f"no defective_cnn checkout (a folder with settings.ini and nbs/) at or above {here}, "
+                                    f"and the installed package has no section notebooks in {shipped}; "
+                                    f"run from a checkout, or install the package from its wheel") from None
+        return Locations(shipped, shipped / "runs.yaml", out or here / "papermill_runs", None)
+    return Locations(root / "nbs", root / "papermill_runs" / "runs.yaml", out or root / "papermill_runs", root)
 
 # %% ../nbs/17_runner.ipynb #caec9791
 def parse_parameter(text: str) -> tuple:
@@ -69,8 +110,8 @@ def load_runs(path) -> dict:
         raise FileNotFoundError(f"run file {path} does not exist")
     runs = yaml.safe_load(path.read_text()) or {}
     if not isinstance(runs, dict) or not all(isinstance(v, dict) and all(isinstance(p, dict) for p in v.values()) for v in runs.values()):
-        raise ValueError(f"{path} must map each section to named runs, each a mapping of parameters, e.g.\n"
-                         f"transfer:\n  cpu: {{profile: cpu}}")
+        raise ValueError(f"{path} must map each section to named runs, each a mapping of parameters, "
+                         f"e.g. 'transfer: {{cpu: {{profile: cpu}}}}'")
     return runs
 
 
@@ -94,12 +135,15 @@ def notebook_hash(path) -> str:
     return _sha(json.dumps([(c["cell_type"], "".join(c["source"])) for c in cells]).encode())
 
 
+_NOT_HASHED = {"_modidx.py", "runner.py", "cli.py"}  # the index nbdev writes; how runs are started and shown
+
+
 def package_hash() -> str:
-    "Hash of the installed defective_cnn package's source files."
+    "Hash of the installed defective_cnn package's source files that compute results (not the runner or the CLI)."
     import defective_cnn
 
     root = Path(defective_cnn.__file__).parent
-    return _sha(b"".join(p.name.encode() + p.read_bytes() for p in sorted(root.glob("*.py")) if p.name != "_modidx.py"))
+    return _sha(b"".join(p.name.encode() + p.read_bytes() for p in sorted(root.glob("*.py")) if p.name not in _NOT_HASHED))
 
 
 def is_up_to_date(notebook, parameters: dict, output: Path) -> bool:
@@ -109,6 +153,265 @@ def is_up_to_date(notebook, parameters: dict, output: Path) -> bool:
     saved = json.loads(manifest.read_text())
     return (saved.get("status") == "ok" and saved.get("parameters") == parameters
             and saved.get("notebook_hash") == notebook_hash(notebook) and saved.get("package_hash") == package_hash())
+
+# %% ../nbs/17_runner.ipynb #28ac9f73
+def clock(seconds: float) -> str:
+    "Elapsed time as mm:ss, or h:mm:ss from an hour on."
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def _shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def cell_title(cells, index: int, width: int = 72) -> str:
+    "One line saying what code cell `index` does: the heading (else first line) of the markdown just above it, else its first code line."
+    above = []
+    for cell in reversed(cells[:index]):
+        if cell["cell_type"] == "code":
+            break
+        if cell["cell_type"] == "markdown":
+            above.insert(0, "".join(cell["source"]))
+    lines = [l.strip() for text in above for l in text.splitlines() if l.strip()]
+    headings = [l.lstrip("#").strip() for l in lines if l.startswith("#")]
+    if headings or lines:
+        return _shorten(headings[-1] if headings else lines[0], width)
+    code = [l.strip() for l in "".join(cells[index]["source"]).splitlines() if l.strip() and not l.strip().startswith("#|")]
+    return _shorten(code[0] if code else "(empty cell)", width)
+
+# %% ../nbs/17_runner.ipynb #18550930
+class _Lines:
+    "A file-like sink for a kernel stream: passes each complete line to `emit` (after a carriage return only the last part)."
+    def __init__(self, emit):
+        self.emit, self.pending = emit, ""
+
+    def write(self, text: str):
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            self._emit(line)
+
+    def flush(self):  # papermill flushes after every message; a partial line waits for its end
+        pass
+
+    def close(self):
+        if self.pending:
+            self._emit(self.pending)
+        self.pending = ""
+
+    def _emit(self, line: str):
+        line = line.rstrip("\r").rsplit("\r", 1)[-1].rstrip()
+        if line:
+            self.emit(line)
+
+
+class Talker:
+    "nbclient hooks and stream sinks that tell the terminal what a running notebook does (for `papermill.execute_notebook`)."
+    def __init__(self, log=print, label: str = "", indent: str = "    "):
+        self.log, self.label, self.indent = log, label, indent
+        self.started, self.cells, self.code = time.time(), [], []
+        self.stdout = _Lines(lambda line: self.log(self.indent + line))
+        self.stderr = _Lines(lambda line: self.log(self.indent + line))
+
+    def position(self, cell_index: int) -> str:
+        "'5/14': the cell's place among the notebook's code cells."
+        number = self.code.index(cell_index) + 1 if cell_index in self.code else "?"
+        return f"{number}/{len(self.code)}"
+
+    def on_notebook_start(self, notebook, **_):
+        self.cells = list(notebook.cells)  # papermill inserts error markers into the notebook later
+        self.code = [i for i, c in enumerate(self.cells) if c.cell_type == "code" and c.source.strip()]
+
+    def on_cell_execute(self, cell, cell_index, **_):
+        self.log(f"[{self.label + ' ' if self.label else ''}cell {self.position(cell_index)}, {clock(time.time() - self.started)}] "
+                 f"{cell_title(self.cells, cell_index)}")
+
+    def on_cell_executed(self, **_):
+        self.stdout.close()
+        self.stderr.close()
+
+    def hooks(self) -> dict:
+        "Keyword arguments for `papermill.execute_notebook`."
+        return dict(on_notebook_start=self.on_notebook_start, on_cell_execute=self.on_cell_execute,
+                    on_cell_executed=self.on_cell_executed, stdout_file=self.stdout, stderr_file=self.stderr)
+
+    def describe_error(self, error: Exception, lines: int = 6) -> str:
+        "The failing cell (its place, title and source, shortened) and the exception, as a few lines."
+        if not hasattr(error, "ename"):  # not an error in a cell: the kernel died, a timeout...
+            return f"{type(error).__name__}: {_shorten(str(error), 300)}"
+        index = getattr(error, "cell_index", None)
+        source = [l for l in (error.source or "").splitlines() if l.strip()]
+        shown = [self.indent + "│ " + l[:110] for l in source[:lines]]
+        if len(source) > lines:
+            shown.append(self.indent + f"│ … ({len(source) - lines} more lines)")
+        title = f" ({cell_title(self.cells, index)})" if self.cells and index is not None else ""
+        return "\n".join([f"error in cell {self.position(index)}{title}:", *shown,
+                          f"{self.indent}{error.ename}: {_shorten(str(error.evalue), 300)}"])
+
+# %% ../nbs/17_runner.ipynb #05bb2268
+_HIDDEN = {"torch", "device"}  # the manifest and the notebook say these
+_MEASURE = re.compile(r"(rate|acc|accuracy|bias|score|mse|relative|linf|^l2$|paper)")
+_PERCENT = re.compile(r"(rate|acc|accuracy|bias)")
+_CLEAN = ["target_test_acc", "test_acc", "clean_accuracy", "target_clean_accuracy"]  # the first present is the clean accuracy shown
+_LABELS = {"success_defense_rate": "defense rate", "adversarial_accuracy": "adv. accuracy", "value_paper": "paper",
+           "target_test_acc": "clean acc.", "test_acc": "clean acc.", "clean_accuracy": "clean acc.",
+           "target_clean_accuracy": "clean acc.", "target_name": "target", "source_name": "source", "attack_label": "attack"}
+_SHORT = (("success_defense_rate", "rate"), ("adversarial_accuracy", "adv_acc"), ("relative_to_standard", "rel_std"))
+
+
+def _label(column: str) -> str:
+    if column in _LABELS:
+        return _LABELS[column]
+    for long, short in _SHORT:
+        column = column.replace(long, short)
+    return column
+
+
+def _is_number(series) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def paper_partner(frame, name: str = "", main=()) -> str | None:
+    "Our column that `value_paper` is comparable to: the CSV's `paper_metric` column, else the one metric of the paper's table in the file name (`…table2.csv`), else the first of `main`."
+    if "paper_metric" in frame.columns and frame["paper_metric"].nunique() == 1 and frame["paper_metric"].iloc[0] in frame.columns:
+        return frame["paper_metric"].iloc[0]
+    number = re.search(r"tables?_?(\d+)", name)
+    if number:
+        from defective_cnn.paper import TABLE_SPECS, paper_table
+
+        if int(number[1]) in TABLE_SPECS:
+            metrics = set(paper_table(int(number[1])).metric) - {"test_acc", "source_test_acc"}
+            ours = [m for m in sorted(metrics) if m in frame.columns]
+            if len(ours) == 1:
+                return ours[0]
+    return main[0] if main else None
+
+
+def table_columns(frame, name: str = "") -> tuple[list, list, list]:
+    "(columns shown, columns the same in every row, percentage columns) of a results table `name`: see the text above."
+    columns = [c for c in frame.columns if c not in _HIDDEN and frame[c].notna().any()]
+    varying = [c for c in columns if len(frame) == 1 or frame[c].astype(str).nunique() > 1]
+    constant = [c for c in columns if c not in varying]
+    measures = [c for c in frame.columns if c not in _HIDDEN and _is_number(frame[c]) and _MEASURE.search(c)]  # empty ones too
+    papers = [c for c in measures if c.endswith("paper")]
+    main = [c for c in measures if c not in _CLEAN and c not in papers]
+    partner = paper_partner(frame, name, main) if "value_paper" in papers else None
+    percent = {c for c in measures if c not in papers and _PERCENT.search(c) and frame[c].dropna().between(0, 1).all()}
+    for c in papers:
+        ours = partner if c == "value_paper" else re.sub(r"_paper$", "", c)
+        if (ours in percent or any(p.startswith(ours + "_") for p in percent)) and frame[c].dropna().between(0, 1).all():
+            percent.add(c)
+    if partner in main:  # ours, then the paper's, then our other measures
+        main = [partner] + [c for c in main if c != partner]
+    ordered = []
+    for c in main:
+        ordered.append(c)
+        pairs = ["value_paper"] if c == partner else []
+        pairs += [c + "_paper", re.sub(r"_(mean|min|max)$", "", c) + "_paper"]
+        ordered += [p for p in dict.fromkeys(pairs) if p in papers and p not in ordered]
+    ordered += [c for c in papers if c not in ordered]
+    counts = [c for c in varying if _is_number(frame[c]) and c.startswith("n_") and c not in measures]
+    counts = ["n_eval"] if "n_eval" in counts else counts
+    idents = []
+    for c in varying:
+        if c in measures or (c.startswith("n_") and _is_number(frame[c])):
+            continue
+        if len(frame) == 1 or not any(frame[c].astype(str).groupby(frame[k].astype(str)).nunique().max() <= 1 for k in idents):
+            idents.append(c)  # kept unless one identifying column already shown determines it (defect by target name...)
+    clean = [c for c in _CLEAN if c in measures and c in varying][:1]
+    shown = [c for c in ordered if c in varying or (c == partner and "value_paper" in varying)]  # ours beside the paper even when empty
+    return idents + shown + counts + clean, constant, sorted(percent)
+
+
+def _cell(value, percent: bool) -> str:
+    import numpy as np
+    import pandas as pd
+
+    if pd.isna(value):
+        return "-"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return _shorten(str(value), 40)
+    if percent:
+        return f"{100 * value:.1f} %"
+    return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
+
+
+def format_table(csv_path, max_rows: int | None = 30, width: int = 100) -> str:
+    "A results CSV as compact text: the values that are the same in every row, then the rows (identifying columns, ours beside the paper's, counts, clean accuracy)."
+    import pandas as pd
+
+    if not Path(csv_path).read_text().strip():
+        return "(empty file)"
+    frame = pd.read_csv(csv_path)
+    if frame.empty:
+        return "(no rows)"
+    shown, constant, percent = table_columns(frame, Path(csv_path).stem)
+    lines = []
+    if constant:
+        same = " · ".join(f"{c} {_cell(frame[c].dropna().iloc[0], c in percent)}" for c in constant)
+        lines += textwrap.wrap("same in every row: " + same, width, subsequent_indent="  ", break_on_hyphens=False)
+    rows = frame.head(max_rows) if max_rows else frame
+    header = [_label(c) for c in shown]
+    body = [[_cell(v, c in percent) for c, v in zip(shown, row)] for row in rows[shown].itertuples(index=False)]
+    right = [_is_number(frame[c]) for c in shown]
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
+    def line(cells):
+        return "  ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)).rstrip()
+    lines += [line(header)] + [line(r) for r in body]
+    if len(rows) < len(frame):
+        lines.append(f"… {len(frame) - len(rows)} more rows (all {len(frame)} in the CSV)")
+    return "\n".join(lines)
+
+# %% ../nbs/17_runner.ipynb #cb1ed03b
+def run_files(folder, run: str) -> dict:
+    "The files of run `run` in a section folder: its notebook, manifest, CSVs and PNGs (not those of a longer run name such as cpu_wide for cpu)."
+    folder = Path(folder)
+    others = {p.stem for p in folder.glob("*.json")} | {p.stem for p in folder.glob("*.ipynb")}
+    longer = [o for o in others if o != run and o.startswith(run + "_")]
+    def mine(path):
+        return path.name.startswith(run + "_") and not any(path.name.startswith(o + "_") for o in longer)
+    notebook, manifest = folder / f"{run}.ipynb", folder / f"{run}.json"
+    return dict(notebook=notebook if notebook.exists() else None, manifest=manifest if manifest.exists() else None,
+                csv=sorted(p for p in folder.glob("*.csv") if mine(p)), png=sorted(p for p in folder.glob("*.png") if mine(p)))
+
+
+def committed_runs(out_dir) -> dict:
+    "Section -> names of its finished runs (an ok manifest beside the executed notebook) in `out_dir`."
+    runs = {}
+    for manifest in sorted(Path(out_dir).glob("*/*.json")):
+        saved = json.loads(manifest.read_text())
+        if isinstance(saved, dict) and saved.get("status") == "ok" and manifest.with_suffix(".ipynb").exists():
+            runs.setdefault(manifest.parent.name, []).append(manifest.stem)
+    return runs
+
+
+def shown_path(path) -> str:
+    "`path` relative to the current folder when it lies below it, else absolute."
+    path = Path(path).resolve()
+    return str(path.relative_to(Path.cwd().resolve())) if path.is_relative_to(Path.cwd().resolve()) else str(path)
+
+
+def describe_run(out_dir, section: str, run: str, max_rows: int | None = 30, indent: str = "  ") -> str:
+    "A finished run for the terminal: when and how it ran, each of its CSV tables, and the paths of its notebook, CSV and PNG files."
+    files = run_files(Path(out_dir) / section, run)
+    saved = json.loads(files["manifest"].read_text()) if files["manifest"] else {}
+    head = f"{section}/{run}"
+    if saved:
+        parameters = ", ".join(f"{k}={v}" for k, v in saved.get("parameters", {}).items()) or "the notebook's defaults"
+        head += (f" — {saved.get('status', '?')}, {saved.get('seconds', 0):.0f} s, finished {saved.get('finished', '?')}"
+                 f" ({parameters}; torch {saved.get('torch', '?')})")
+    lines = [head]
+    for csv in files["csv"]:
+        lines += ["", indent + csv.name] + [indent + l for l in format_table(csv, max_rows).splitlines()]
+    lines.append("")
+    lines.append(f"{indent}notebook: {shown_path(files['notebook']) if files['notebook'] else '(missing)'}")
+    lines += [f"{indent}{kind + ':':<9} {shown_path(p)}" for kind, key in (("table", "csv"), ("figure", "png")) for p in files[key]]
+    return "\n".join(lines)
 
 # %% ../nbs/17_runner.ipynb #cc38bb02
 @dataclass
@@ -122,24 +425,41 @@ class RunResult:
     error: str = ""
 
 
+RUN_ENVIRONMENT = {"DEFECTIVE_CNN_QUIET": "1", "DEFECTIVE_CNN_PROGRESS": "lines"}  # what the runner sets for its kernels
+
+
+@contextmanager
+def _environment(values: dict):
+    previous = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in previous.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
+
 def run_section(
     section: str,  # a section notebook's name, e.g. 'transfer'
     run: str | None = None,  # run name (file name); default: derived from the parameters
     parameters: dict | None = None,  # papermill parameters
-    nbs_dir=None,  # folder of the section notebooks (default: the repository's nbs/)
-    out_dir=None,  # default: the repository's papermill_runs/
+    nbs_dir=None,  # folder of the section notebooks (default: `locate()`: the checkout's nbs/ or the package's)
+    out_dir=None,  # default: `locate()`: the checkout's papermill_runs/, else ./papermill_runs
     force: bool = False,  # run even if up to date
     kernel: str = "python3",
-    log=print,
+    log=print,  # receives every line for the terminal
+    max_rows: int | None = 30,  # rows of each results table shown at the end (None: all)
 ) -> RunResult:
-    "Execute one section notebook with papermill; never raises for a failing notebook (see `status`)."
+    "Execute one section notebook with papermill, telling `log` what it does; never raises for a failing notebook (see `status`)."
     import papermill
     import torch
     from defective_cnn.records import atomic_write_bytes
 
-    root = find_repo_root() if nbs_dir is None or out_dir is None else None
-    nbs_dir = Path(nbs_dir) if nbs_dir is not None else root / "nbs"
-    out_dir = Path(out_dir) if out_dir is not None else root / "papermill_runs"
+    if nbs_dir is None or out_dir is None:
+        where = locate(out_dir=out_dir)
+        nbs_dir, out_dir = nbs_dir if nbs_dir is not None else where.nbs_dir, where.out_dir
+    nbs_dir, out_dir = Path(nbs_dir), Path(out_dir)
     notebooks = section_notebooks(nbs_dir)
     if section not in notebooks:
         raise ValueError(f"unknown section {section!r}; sections in {nbs_dir}: {', '.join(notebooks) or 'none'}")
@@ -150,25 +470,30 @@ def run_section(
     folder = out_dir / section
     output = folder / f"{run}.ipynb"
     if not force and is_up_to_date(notebook, parameters, output):
-        log(f"{section}/{run}: up to date, skipped")
+        log(f"{section}/{run}: up to date — {notebook.name}, its parameters and the package are unchanged since this run; "
+            f"--force (force=True) runs it again. Its results:")
+        log(describe_run(out_dir, section, run, max_rows))
         return RunResult(section, run, "skipped", output)
     folder.mkdir(parents=True, exist_ok=True)
     running = folder / f".{run}.running.ipynb"
     injected = dict(parameters, output_dir=str(folder.resolve()), run_name=run)
     injected = {k: v for k, v in injected.items() if k in declared_parameters(notebook)}
-    log(f"{section}/{run}: running {notebook.name} with {parameters or 'its defaults'}")
+    log(f"{section}/{run}: running {shown_path(notebook)} with {parameters or 'its defaults'} into {shown_path(folder)}")
+    talker = Talker(log)
+    packaged = notebook.parent.resolve() == packaged_notebooks().resolve()  # run in the output folder, not in site-packages
     started, error = time.time(), ""
-    previous_quiet = os.environ.get("DEFECTIVE_CNN_QUIET")
-    os.environ["DEFECTIVE_CNN_QUIET"] = "1"
     try:
-        papermill.execute_notebook(str(notebook), str(running), parameters=injected, kernel_name=kernel,
-                                   cwd=str(notebook.parent), progress_bar=False, log_output=False)
+        with _environment(RUN_ENVIRONMENT):
+            papermill.execute_notebook(str(notebook), str(running), parameters=injected, kernel_name=kernel,
+                                       cwd=str(folder if packaged else notebook.parent), progress_bar=False, log_output=False,
+                                       **talker.hooks())
         status = "ok"
     except Exception as e:  # a failing section must not stop the others: recorded and reported
-        status, error = "failed", f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
-    finally:
-        if previous_quiet is None: os.environ.pop("DEFECTIVE_CNN_QUIET", None)
-        else: os.environ["DEFECTIVE_CNN_QUIET"] = previous_quiet
+        talker.on_cell_executed()
+        status = "failed"
+        error = (f"{e.ename}: {_shorten(str(e.evalue), 300)} (cell {talker.position(e.cell_index)})" if hasattr(e, "ename")
+                 else f"{type(e).__name__}: {_shorten(str(e), 300)}")
+        log(talker.describe_error(e))
     seconds = time.time() - started
     if running.exists():
         os.replace(running, output if status == "ok" else folder / f"{run}.failed.ipynb")
@@ -176,16 +501,20 @@ def run_section(
                     notebook_hash=notebook_hash(notebook), package_hash=package_hash(), seconds=round(seconds, 1),
                     finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), torch=str(torch.__version__), error=error)
     atomic_write_bytes(output.with_suffix(".json"), json.dumps(manifest, indent=1).encode())
-    log(f"{section}/{run}: {status} in {seconds:.0f} s" + (f" — {error}" if error else ""))
+    log(f"{section}/{run}: {status} in {clock(seconds)}" + (f" — {error}" if error else ""))
+    if status == "ok":
+        log(describe_run(out_dir, section, run, max_rows))
+    elif (folder / f"{run}.failed.ipynb").exists():
+        log(f"  the notebook as far as it ran: {shown_path(folder / f'{run}.failed.ipynb')}")
     return RunResult(section, run, status, output, seconds, error)
 
 
-def run_many(jobs, nbs_dir=None, out_dir=None, force=False, log=print) -> list[RunResult]:
+def run_many(jobs, nbs_dir=None, out_dir=None, force=False, log=print, max_rows: int | None = 30) -> list[RunResult]:
     "Run (section, run, parameters) jobs in order, going on after failures; log a summary."
     results = []
     for section, run, parameters in jobs:
         try:
-            results.append(run_section(section, run, parameters, nbs_dir, out_dir, force, log=log))
+            results.append(run_section(section, run, parameters, nbs_dir, out_dir, force, log=log, max_rows=max_rows))
         except Exception as e:  # a bad job (unknown section or parameter) is reported like a failed run
             log(f"{section}/{run}: failed before running — {e}")
             results.append(RunResult(section, run or "?", "failed", Path(), 0.0, str(e)))
