@@ -20,6 +20,32 @@ from .zoo import default_zoo_dir, list_zoo, remove_from_zoo
 # %% auto #0
 __all__ = ['EXPECTED_ERRORS', 'named_jobs', 'show_runs', 'build_parser', 'main']
 
+# %% ../nbs/18_cli.ipynb #9d1d123f
+def _data_get(args) -> int:
+    from defective_cnn.data import DatasetDownloadError, dataset_folder, download_dataset, load_dataset
+
+    present = dataset_folder(args.name, args.root)
+    try:
+        folder = download_dataset(args.name, args.root)
+    except DatasetDownloadError as e:
+        print(f"defective-cnn data get: {e}", file=sys.stderr)
+        return 1
+    data = load_dataset(args.name, root=args.root)
+    print(f"{args.name}: {'already in' if present is not None else 'downloaded into'} {folder} "
+          f"({len(data.train)} train / {len(data.test)} test images)")
+    return 0
+
+
+def _add_data_command(commands):
+    from defective_cnn.data import DOWNLOADABLE
+
+    data = commands.add_parser("data", help="get the paper's datasets")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    get = data_commands.add_parser("get", help="download a dataset with torchvision (needs a network) unless it is there")
+    get.add_argument("name", choices=list(DOWNLOADABLE))
+    get.add_argument("--root", default=None, help="folder (default: $DEFECTIVE_CNN_DATA or ~/.cache/defective_cnn/data)")
+    get.set_defaults(func=_data_get)
+
 # %% ../nbs/18_cli.ipynb #b41ef0a2
 def _zoo_list(args) -> int:
     rows = list_zoo(args.zoo)
@@ -143,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     rm.add_argument("names", nargs="+")
     rm.set_defaults(func=_zoo_rm)
     zoo_commands.add_parser("path", help="print the zoo folder").set_defaults(func=_zoo_path)
+    _add_data_command(commands)
     return parser
 
 

