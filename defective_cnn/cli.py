@@ -14,7 +14,7 @@ from .runner import find_repo_root, load_runs, parse_parameter, run_many
 from .zoo import default_zoo_dir, list_zoo, remove_from_zoo
 
 # %% auto #0
-__all__ = ['named_jobs', 'build_parser', 'main']
+__all__ = ['named_jobs', 'build_parser', 'main', 'plan_jobs']
 
 # %% ../nbs/18_cli.ipynb #b41ef0a2
 def _zoo_list(args) -> int:
@@ -74,6 +74,8 @@ def _run(args) -> int:
             return 2
     else:
         jobs = [(args.section, args.run, parameters)]
+    if args.executor and _train_before_run(args, jobs):  # --executor: train the plan's networks first (see below)
+        return 1
     results = run_many(jobs, root / "nbs", root / "papermill_runs", force=args.force)
     return 1 if any(r.status == "failed" for r in results) else 0
 
@@ -98,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     rm.add_argument("names", nargs="+")
     rm.set_defaults(func=_zoo_rm)
     zoo_commands.add_parser("path", help="print the zoo folder").set_defaults(func=_zoo_path)
+    _add_plan_commands(commands, zoo_commands, run)
     return parser
 
 
@@ -105,3 +108,94 @@ def main(argv=None) -> int:
     "Entry point of the `defective-cnn` command."
     args = build_parser().parse_args(argv)
     return args.func(args)
+
+# %% ../nbs/18_cli.ipynb #a7c3e9d2
+def plan_jobs(sections, run: str | None = None, profile: str | None = None, params=(), runs_file=None) -> list[tuple]:
+    "(section, run name, parameters) jobs named by `sections` (or 'all'): ad hoc with profile/params, else the run file's runs."
+    from defective_cnn.plan import SECTIONS
+
+    unknown = [s for s in sections if s != "all" and s not in SECTIONS]
+    if unknown:
+        raise ValueError(f"unknown section(s) {', '.join(unknown)}; sections: {', '.join(SECTIONS)}, or 'all'")
+    parameters = dict(parse_parameter(p) for p in params)
+    if profile:
+        parameters["profile"] = profile
+    if parameters and run is None:
+        return [(s, None, parameters) for s in dict.fromkeys(SECTIONS if "all" in sections else sections)]
+    runs = load_runs(runs_file if runs_file else find_repo_root() / "papermill_runs" / "runs.yaml")
+    return [job for s in (["all"] if "all" in sections else dict.fromkeys(sections)) for job in named_jobs(runs, s, run, parameters)]
+
+
+def _selected_networks(args) -> dict:
+    from defective_cnn.plan import plan_networks
+
+    return plan_networks(plan_jobs(args.sections, args.run, args.profile, args.param, args.runs))
+
+
+def _plan(args) -> int:
+    from defective_cnn.plan import format_plan, plan_rows
+
+    try:
+        networks = _selected_networks(args)
+        print(format_plan(plan_rows(networks, args.zoo, args.device), args.device))
+    except (ValueError, FileNotFoundError) as e:
+        print(f"defective-cnn plan: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _train(networks: dict, args) -> int:
+    from defective_cnn.plan import train_plan
+
+    try:
+        results = train_plan(networks, executor=args.executor, zoo_dir=args.zoo, address=args.address,
+                             gpus_per_job=args.gpus_per_job, cpus_per_job=args.cpus_per_job)
+    except (ImportError, PermissionError, ValueError) as e:
+        print(f"defective-cnn: {e}", file=sys.stderr)
+        return 2
+    return 1 if any(r["error"] for r in results) else 0
+
+
+def _zoo_train(args) -> int:
+    try:
+        networks = _selected_networks(args)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"defective-cnn zoo train: {e}", file=sys.stderr)
+        return 2
+    return _train(networks, args)
+
+
+def _train_before_run(args, jobs) -> bool:
+    "`run --executor`: train the union of the jobs' plans; True when that failed."
+    from defective_cnn.plan import plan_networks
+
+    args.zoo = None  # the notebooks use the default zoo ($DEFECTIVE_CNN_ZOO)
+    return _train(plan_networks(jobs), args) != 0
+
+
+def _add_executor_options(parser, default):
+    parser.add_argument("--executor", choices=["local", "ray"], default=default,
+                        help="train the missing networks here, one after another, or as Ray tasks")
+    parser.add_argument("--address", default=None, help="ray: a running cluster ('auto' or HOST:PORT); default: start one on 127.0.0.1")
+    parser.add_argument("--gpus-per-job", type=float, default=0.0, help="ray: GPUs per network (0.25: four networks share a GPU)")
+    parser.add_argument("--cpus-per-job", type=int, default=1, help="CPUs per network, also its torch thread count")
+
+
+def _add_plan_commands(commands, zoo_commands, run):
+    "The `plan` and `zoo train` subcommands, and `run --executor`."
+    def selection(parser):
+        parser.add_argument("sections", nargs="+", help="section names (transfer, mnist, ...) or 'all'")
+        parser.add_argument("--run", default=None, help="only the run of this name in the run file (e.g. 'cpu')")
+        parser.add_argument("--profile", choices=["smoke", "cpu", "paper"], help="an ad-hoc run of each section at this size")
+        parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE", help="a notebook parameter (repeatable)")
+        parser.add_argument("--runs", default=None, help="run file (default: papermill_runs/runs.yaml)")
+    plan = commands.add_parser("plan", help="list every network the runs need, which the zoo holds, and what the rest costs")
+    selection(plan)
+    plan.add_argument("--zoo", default=None, help="zoo folder (default: $DEFECTIVE_CNN_ZOO or ~/.cache/defective_cnn/zoo)")
+    plan.add_argument("--device", default="H100", help="device of the hours column (plan.DEVICES: H100, H200, cpu-2core)")
+    plan.set_defaults(func=_plan)
+    train = zoo_commands.add_parser("train", help="train the networks the runs need that the zoo lacks")
+    selection(train)
+    _add_executor_options(train, "local")
+    train.set_defaults(func=_zoo_train)
+    _add_executor_options(run, None)
