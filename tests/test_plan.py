@@ -100,3 +100,10 @@ def test_two_processes_train_once(tmp_path):
     trained = sorted(json.loads(out.strip().splitlines()[-1])["trained_now"] for out, _ in outputs)
     assert trained == [False, True]
     assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == [config.name]
+
+
+def test_ray_executor_without_ray_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    networks = plan.section_networks("noise", dict(profile="smoke"))
+    with pytest.raises(ImportError, match=r'pip install "defective_cnn\[ray\]"'):
+        plan.train_plan(networks, "ray", zoo_dir=tmp_path)
