@@ -66,7 +66,8 @@ setuptools.setup(
     include_package_data=True,
     python_requires=">=" + cfg["min_python"],
     install_requires=_split("requirements"),
-    extras_require={"dev": _split("dev_requirements")},
+    # every `<extra>_requirements` key of settings.ini is an extra: dev, ray
+    extras_require={key[: -len("_requirements")]: _split(key) for key in cfg if key.endswith("_requirements")},
     entry_points={
         "console_scripts": cfg.get("console_scripts", "").split(),
         "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"],

@@ -35,6 +35,9 @@ SETTINGS = {
                       table2_arch="resnet18", table2_n_eval=48),
         "cpu": dict(dataset=_FMNIST, sources=["resnet18"], target_archs=["resnet18"], table3_keep_probs=[0.3], n_eval=1000,
                     table2_arch="resnet18", table2_n_eval=1000),
+        # gpu: the cpu run's seven networks at full width on all of Fashion-MNIST, attacked on the paper's numbers of images
+        "gpu": dict(dataset=_FMNIST, sources=["resnet18"], target_archs=["resnet18"], table3_keep_probs=[0.3], n_eval=5000,
+                    table2_arch="resnet18", table2_n_eval=10000),
         "paper": dict(dataset="cifar10", sources=_ALL5, target_archs=_ALL5, table3_keep_probs=[0.5, 0.3], n_eval=5000,
                       table2_arch="wrn32_4", table2_n_eval=10000),
     },
@@ -121,7 +124,7 @@ SETTINGS = {
 
 
 def section_settings(section: str, profile: str, **given) -> dict:
-    "What `section` does at `profile` ('smoke', 'cpu' or 'paper'), overridden by every `given` value that is not None."
+    "What `section` does at `profile` ('smoke', 'cpu', 'paper'; 'gpu' where defined), overridden by every `given` value that is not None."
     if section not in SETTINGS:
         raise ValueError(f"unknown section {section!r}; sections: {', '.join(SETTINGS)}")
     if profile not in SETTINGS[section]:

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock
 import torch
 from torch import nn
 
@@ -24,8 +25,8 @@ from .train import ADVERSARIAL_TRAINING, TrainProfile, get_profile, load_checkpo
 
 # %% auto #0
 __all__ = ['ZOO_FORMAT', 'SMALL_DATASETS', 'BASELINES', 'default_zoo_dir', 'ModelConfig', 'TrainedModel', 'build_untrained',
-           'get_model', 'list_zoo', 'remove_from_zoo', 'dataset_overrides', 'model_config', 'network_columns',
-           'is_stored', 'get_models']
+           'zoo_lock', 'get_model', 'list_zoo', 'remove_from_zoo', 'dataset_overrides', 'model_config',
+           'network_columns', 'is_stored', 'get_models']
 
 # %% ../nbs/07_zoo.ipynb #4ecd81c7
 ZOO_FORMAT = 1  # bump when training changes in a way that should invalidate stored models
@@ -112,6 +113,28 @@ def _load_data(config: ModelConfig, profile: TrainProfile, root=None):
     return load_dataset(config.dataset, root=root, n_train=profile.n_train, n_test=profile.n_test, seed=0)
 
 
+def _load_stored(config: ModelConfig, path: Path, device) -> TrainedModel | None:
+    "The stored model of `config` at `path` when its checkpoint has every epoch, else None."
+    checkpoint = path / "checkpoint.pt"
+    if not checkpoint.exists():
+        return None
+    profile = config.train_profile()
+    state = load_checkpoint(checkpoint, config.to_dict())
+    if state["epoch"] != profile.epochs:
+        return None
+    meta = json.loads((path / "config.json").read_text())
+    model = build_untrained(config, tuple(meta["image_shape"]), meta["num_classes"])
+    model.load_state_dict(state["model"])
+    memory_format = torch.channels_last if profile.channels_last else torch.contiguous_format
+    return TrainedModel(model.to(device, memory_format=memory_format).eval(), config, state["metrics"], path)
+
+
+def zoo_lock(config: ModelConfig, zoo_dir=None, timeout: float = -1) -> FileLock:
+    "The lock of `config`'s zoo entry (a `filelock.FileLock` on `<zoo>/<name>.lock`; `timeout` -1: wait for ever)."
+    zoo_dir = Path(zoo_dir) if zoo_dir is not None else default_zoo_dir()
+    return FileLock(str(zoo_dir / f"{config.name}.lock"), timeout=timeout)
+
+
 def get_model(
     config: ModelConfig,
     zoo_dir=None,  # default: default_zoo_dir()
@@ -119,27 +142,30 @@ def get_model(
     data=None,  # an ImageData to train on; default: load_dataset(config.dataset) with the profile's subsets
     data_root=None,  # passed to load_dataset
     progress: bool | None = None,
+    on_epoch_end=None,  # passed to train: callback(epoch, metrics_row) after each epoch's checkpoint
 ) -> TrainedModel:
-    "The trained model of `config`: loaded from the zoo when stored, trained (and stored) otherwise."
+    """The trained model of `config`: loaded from the zoo when stored, trained (and stored) otherwise.
+
+    Training holds the entry's file lock (`zoo_lock`): a second process asking for the same network waits, then loads it."""
     zoo_dir = Path(zoo_dir) if zoo_dir is not None else default_zoo_dir()
     path = zoo_dir / config.name
     device = torch.device(device) if device is not None else default_device()
-    profile = config.train_profile()
-    checkpoint = path / "checkpoint.pt"
-    if checkpoint.exists():
-        state = load_checkpoint(checkpoint, config.to_dict())
-        if state["epoch"] == profile.epochs:
-            meta = json.loads((path / "config.json").read_text())
-            model = build_untrained(config, tuple(meta["image_shape"]), meta["num_classes"])
-            model.load_state_dict(state["model"])
-            memory_format = torch.channels_last if profile.channels_last else torch.contiguous_format
-            return TrainedModel(model.to(device, memory_format=memory_format).eval(), config, state["metrics"], path)
-    data = data if data is not None else _load_data(config, profile, data_root)
-    path.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path / "config.json", json.dumps(dict(config.to_dict(), key=config.key, image_shape=list(data.image_shape),
-                                                                num_classes=data.num_classes), indent=1).encode())
-    model = build_untrained(config, data.image_shape, data.num_classes, data.mean)
-    metrics = train(model, data, profile, seed=config.seed, run_dir=path, config=config.to_dict(), device=device, progress=progress)
+    stored = _load_stored(config, path, device)
+    if stored is not None:
+        return stored
+    zoo_dir.mkdir(parents=True, exist_ok=True)
+    with zoo_lock(config, zoo_dir):
+        stored = _load_stored(config, path, device)  # trained by another process while this one waited
+        if stored is not None:
+            return stored
+        profile = config.train_profile()
+        data = data if data is not None else _load_data(config, profile, data_root)
+        path.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path / "config.json", json.dumps(dict(config.to_dict(), key=config.key, image_shape=list(data.image_shape),
+                                                                    num_classes=data.num_classes), indent=1).encode())
+        model = build_untrained(config, data.image_shape, data.num_classes, data.mean)
+        metrics = train(model, data, profile, seed=config.seed, run_dir=path, config=config.to_dict(), device=device,
+                        progress=progress, on_epoch_end=on_epoch_end)
     return TrainedModel(model.eval(), config, metrics, path, trained_now=True)
 
 
@@ -168,6 +194,7 @@ def remove_from_zoo(name_or_key: str, zoo_dir=None) -> list[str]:
         raise KeyError(f"no model {name_or_key!r} in the zoo at {zoo_dir}; `defective-cnn zoo list` shows what is there")
     for name in matches:
         shutil.rmtree(zoo_dir / name)
+        (zoo_dir / f"{name}.lock").unlink(missing_ok=True)
     return matches
 
 # %% ../nbs/07_zoo.ipynb #7bc22314

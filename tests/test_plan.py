@@ -1,0 +1,109 @@
+"""The plan of each section is what its notebook fetches; the zoo trains a network once when two processes ask at once."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from defective_cnn import plan
+from defective_cnn.cli import plan_jobs
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = yaml.safe_load((ROOT / "papermill_runs" / "runs.yaml").read_text())
+
+
+class _Fetched(Exception):
+    pass
+
+
+def notebook_networks(section: str, parameters: dict) -> dict:
+    "{zoo name: config} that the section notebook's code passes to get_models, executed up to those calls (nothing trained)."
+    cells = [c for c in json.loads((ROOT / "nbs" / f"{section}.ipynb").read_text())["cells"] if c["cell_type"] == "code"]
+    sources = ["".join(c["source"]) for c in cells]
+    fetching = [i for i, s in enumerate(sources) if "get_models(" in s]  # the set-up cells before them, then only these
+    fetched = {}
+
+    def capture(configs, **kwargs):
+        fetched.update({config.name: config for config in configs.values()})
+        raise _Fetched
+
+    namespace = dict(display=lambda *a, **k: None, get_ipython=lambda: None)
+    for i, (cell, source) in enumerate(zip(cells, sources)):
+        if i > fetching[0] and i not in fetching:
+            continue
+        try:
+            exec(compile(source.replace("get_models(", "_capture_get_models("), f"{section}[{i}]", "exec"), namespace)
+        except _Fetched:
+            pass
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            namespace.update(parameters)  # as papermill injects them
+        namespace["_capture_get_models"] = capture
+    return fetched
+
+
+def test_every_run_is_planned():
+    assert set(RUNS) == set(plan.SECTIONS)
+    for section, runs in RUNS.items():
+        for name, parameters in runs.items():
+            assert plan.section_networks(section, parameters), f"{section}/{name} plans no network"
+
+
+@pytest.mark.parametrize("section", plan.SECTIONS)
+def test_plan_is_what_the_notebook_fetches(section):
+    for profile in ("smoke", "cpu"):
+        planned = {c.name for c in plan.section_networks(section, dict(profile=profile)).values()}
+        assert set(notebook_networks(section, dict(profile=profile))) == planned, (section, profile)
+
+
+def test_named_runs_plan_as_the_notebooks_fetch():
+    for section, name, parameters in plan_jobs(["transfer", "decision", "ablation"], run=None, runs_file=ROOT / "papermill_runs" / "runs.yaml"):
+        planned = {c.name for c in plan.section_networks(section, parameters).values()}
+        assert set(notebook_networks(section, parameters)) == planned, (section, name)
+
+
+def test_unknown_section_and_run_list_the_known_ones():
+    with pytest.raises(ValueError, match="unknown section.s. figure9; sections: transfer, ensemble"):
+        plan_jobs(["figure9"], profile="smoke")
+    with pytest.raises(ValueError, match="no run named 'nope' for transfer; its runs: transfer/cpu, transfer/cpu_wide"):
+        plan_jobs(["transfer"], run="nope", runs_file=ROOT / "papermill_runs" / "runs.yaml")
+    with pytest.raises(ValueError, match="unknown section 'figure9'; sections: transfer"):
+        plan.section_networks("figure9", {})
+
+
+def test_paper_sweep_has_a_total():
+    rows = plan.plan_rows(plan.plan_networks(plan_jobs(["all"], profile="paper")), zoo_dir="/nonexistent/zoo")
+    assert len(rows) > 50 and all(r["image_epochs"] > 0 for r in rows)
+    text = plan.format_plan(rows, "H100")
+    assert f"{len(rows)} networks: 0 in the zoo, {len(rows)} to train" in text and "not measured" in text
+
+
+_RACE = """
+import json, sys, torch
+torch.set_num_threads(1)
+from defective_cnn.zoo import ModelConfig, get_model
+config = ModelConfig.from_dict(json.loads(sys.argv[1]))
+print(json.dumps(dict(trained_now=get_model(config, zoo_dir=sys.argv[2], device="cpu").trained_now)))
+"""
+
+
+def test_two_processes_train_once(tmp_path):
+    config = plan.model_config("resnet18", "0.5-Bottom", dataset="fashion-mnist", profile="smoke",
+                               overrides=dict(epochs=1, milestones=(), n_train=256, n_test=64))
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    procs = [subprocess.Popen([sys.executable, "-c", _RACE, json.dumps(config.to_dict()), str(tmp_path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outputs]
+    trained = sorted(json.loads(out.strip().splitlines()[-1])["trained_now"] for out, _ in outputs)
+    assert trained == [False, True]
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == [config.name]
+
+
+def test_ray_executor_without_ray_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    networks = plan.section_networks("noise", dict(profile="smoke"))
+    with pytest.raises(ImportError, match=r'pip install "defective_cnn\[ray\]"'):
+        plan.train_plan(networks, "ray", zoo_dir=tmp_path)
