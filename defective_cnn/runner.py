@@ -454,7 +454,7 @@ def run_section(
     "Execute one section notebook with papermill, telling `log` what it does; never raises for a failing notebook (see `status`)."
     import papermill
     import torch
-    from defective_cnn.records import atomic_write_bytes
+    from defective_cnn.records import atomic_write_bytes, default_device, environment_record
 
     if nbs_dir is None or out_dir is None:
         where = locate(out_dir=out_dir)
@@ -499,7 +499,8 @@ def run_section(
         os.replace(running, output if status == "ok" else folder / f"{run}.failed.ipynb")
     manifest = dict(section=section, run=run, status=status, parameters=parameters, notebook=notebook.name,
                     notebook_hash=notebook_hash(notebook), package_hash=package_hash(), seconds=round(seconds, 1),
-                    finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), torch=str(torch.__version__), error=error)
+                    finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), torch=str(torch.__version__), error=error,
+                    environment=environment_record(default_device()))  # device name, threads, python, time
     atomic_write_bytes(output.with_suffix(".json"), json.dumps(manifest, indent=1).encode())
     log(f"{section}/{run}: {status} in {clock(seconds)}" + (f" — {error}" if error else ""))
     if status == "ok":

@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 SECTIONS = section_notebooks(REPO / "nbs")
 RATE_COLUMNS = {"success_defense_rate", "adversarial_accuracy", "accuracy", "stylized_accuracy", "shape_bias", "test_acc"}
 COUNT_COLUMNS = {"n_eval", "n_images", "n_attacked"}
-MANIFEST_KEYS = {"section", "run", "status", "parameters", "notebook", "notebook_hash", "package_hash", "seconds", "finished", "torch", "error"}
+MANIFEST_KEYS = {"section", "run", "status", "parameters", "notebook", "notebook_hash", "package_hash", "seconds", "finished", "torch", "error",
+                 "environment"}
 
 
 def parameters_cell(notebook: Path) -> str:
