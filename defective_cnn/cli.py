@@ -207,7 +207,7 @@ def plan_jobs(sections, run: str | None = None, profile: str | None = None, para
         parameters["profile"] = profile
     if parameters and run is None:
         return [(s, None, parameters) for s in dict.fromkeys(SECTIONS if "all" in sections else sections)]
-    runs = load_runs(runs_file if runs_file else find_repo_root() / "papermill_runs" / "runs.yaml")
+    runs = load_runs(runs_file if runs_file else locate().runs_file)
     return [job for s in (["all"] if "all" in sections else dict.fromkeys(sections)) for job in named_jobs(runs, s, run, parameters)]
 
 

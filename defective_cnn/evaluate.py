@@ -123,11 +123,12 @@ def _short(value):
 
 # %% ../nbs/08_evaluate.ipynb #7e4a507d
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    "Predicted classes (argmax of the logits), the model in eval mode, in batches; the mode is restored."
+    "Predicted classes (argmax of the logits) on the images' device; the model runs in eval mode on its own device, in batches."
     images = check_images(images)
     batch_size = check_steps(batch_size, "batch_size")
+    device = next((p.device for p in model.parameters()), images.device)
     with attack_mode(model), torch.no_grad():
-        return torch.cat([model(b).argmax(1) for b in images.split(batch_size)])
+        return torch.cat([model(b.to(device)).argmax(1) for b in images.split(batch_size)]).to(images.device)
 
 
 def _source_model(source):
@@ -161,8 +162,9 @@ def generate_adversarial_set(
     if attack not in ATTACKS:
         raise ValueError(f"unknown attack {attack!r}; allowed: {', '.join(map(repr, ATTACKS))}")
     resolved = _resolved_settings(attack, settings)
-    images = check_images(images)
-    labels = check_labels(labels, len(images), images.device)
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))  # attack where the source is
+    images = check_images(images).to(device)
+    labels = check_labels(labels, len(images)).to(device)
     devices = [images.device] if images.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)

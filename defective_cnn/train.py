@@ -266,6 +266,11 @@ def _interactive() -> bool:
     return sys.stderr.isatty() or "ipykernel" in sys.modules
 
 
+def _epoch_lines() -> bool:
+    "Whether to print one line per epoch without a progress bar (the runner sets DEFECTIVE_CNN_PROGRESS=lines in its kernels)."
+    return os.environ.get("DEFECTIVE_CNN_PROGRESS") == "lines"
+
+
 def train(
     model: nn.Module,  # takes [0, 1] images (normaliser inside), returns logits
     data,  # an ImageData from defective_cnn.data.load_dataset
@@ -343,9 +348,9 @@ def train(
         row = dict(epoch=epoch + 1, train_loss=loss_sum.item() / n, train_acc=correct.item() / n,
                    test_acc=test_acc, lr=lr, seconds=time.perf_counter() - started)
         metrics.append(row)
-        if show:
-            print(f"epoch {row['epoch']}: loss {row['train_loss']:.3f}, train {row['train_acc']:.3f}, "
-                  f"test {row['test_acc']:.3f}, {row['seconds']:.0f} s", file=sys.stderr)
+        if show or _epoch_lines():
+            print(f"epoch {row['epoch']}/{profile.epochs}: loss {row['train_loss']:.3f}, train {row['train_acc']:.3f}, "
+                  f"test {row['test_acc']:.3f}, {row['seconds']:.0f} s", file=sys.stderr, flush=True)
         if checkpoint_path is not None:
             cuda_rng = dict(cuda_rng=torch.cuda.get_rng_state(device)) if device.type == "cuda" else {}
             atomic_torch_save(dict(format=CHECKPOINT_VERSION, config=config, epoch=epoch + 1,
