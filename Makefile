@@ -14,7 +14,7 @@ CHROMIUM := $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser))
 CHROMEDRIVER := $(wildcard /usr/bin/chromedriver)
 SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && echo sudo)
 
-.PHONY: install data browser kernel lab run test
+.PHONY: install data browser kernel lab run test outputs
 
 install: $(STAMP)
 
@@ -59,3 +59,8 @@ test: install data browser
 	# two notebooks at a time, one thread each: two torch processes with two threads each on two cores run far slower
 	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2
 	$(BIN)/python -m pytest -q tests
+
+# Re-execute the library notebooks in place so that their committed outputs (tables, figures) are current.
+outputs: install data
+	OMP_NUM_THREADS=1 $(BIN)/python .ci/execute-notebooks --workers 2
+	$(BIN)/nbdev_clean
