@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from defective_cnn.train import get_profile
+
 BIN = Path(sys.executable).parent / "defective-cnn"
 
 
@@ -24,7 +26,8 @@ def test_zoo_list_and_rm(tmp_path):
     (entry / "metrics.csv").write_text("epoch,train_loss,train_acc,test_acc,lr,seconds\n1,2.0,0.3,0.42,0.1,1.0\n")
     listed = run_cli("zoo", "list", zoo=tmp_path)
     assert listed.returncode == 0, listed.stderr
-    assert entry.name in listed.stdout and "0.4200" in listed.stdout and "1/1" in listed.stdout
+    epochs = get_profile("smoke", "fashion-mnist").epochs  # one epoch done of the smoke profile's
+    assert entry.name in listed.stdout and "0.4200" in listed.stdout and f"1/{epochs}" in listed.stdout
     assert run_cli("zoo", "path", zoo=tmp_path).stdout.strip() == str(tmp_path)
     missing = run_cli("zoo", "rm", "nope", zoo=tmp_path)
     assert missing.returncode == 1 and "no model 'nope'" in missing.stderr
@@ -50,10 +53,11 @@ def test_show_prints_a_committed_run():
     for line in ("notebook: papermill_runs/transfer/cpu.ipynb", "table:    papermill_runs/transfer/cpu_table3.csv",
                  "figure:   papermill_runs/transfer/cpu_table3.png"):
         assert line in shown.stdout
-    unknown = run_in(REPO / "nbs", "show", "transfer/gpu")  # from a subfolder: the checkout is found above it
+    unknown = run_in(REPO / "nbs", "show", "transfer/no_such_run")  # from a subfolder: the checkout is found above it
     assert unknown.returncode == 2 and unknown.stdout == ""
-    assert unknown.stderr.splitlines() == ["defective-cnn show: error: no run transfer/gpu in "
-                                           f"{REPO / 'papermill_runs'}; runs of transfer: cpu, cpu_wide"]
+    committed = ", ".join(sorted(p.stem for p in (REPO / "papermill_runs" / "transfer").glob("*.json")))
+    assert unknown.stderr.splitlines() == ["defective-cnn show: error: no run transfer/no_such_run in "
+                                           f"{REPO / 'papermill_runs'}; runs of transfer: {committed}"]
 
 
 SQUARE = {"cells": [
