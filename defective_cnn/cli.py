@@ -15,6 +15,7 @@ import yaml
 
 from .runner import (check_parameters, committed_runs, describe_run, load_runs, locate, parse_parameter,
                                   run_many, section_notebooks, shown_path)
+from .train import PROFILES
 from .zoo import default_zoo_dir, list_zoo, remove_from_zoo
 
 # %% auto #0
@@ -148,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     rows_help = "rows shown of each results table (0: all; default 30)"
     run = commands.add_parser("run", help="run section notebooks through papermill into papermill_runs/")
     run.add_argument("section", help="a section notebook's name (transfer, mnist, ...) or 'all'")
-    run.add_argument("--profile", choices=["smoke", "cpu", "gpu", "paper"], help="size of the run")
+    run.add_argument("--profile", choices=list(PROFILES), help="size of the run")
     run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE", help="a notebook parameter (repeatable)")
     run.add_argument("--run", default=None, help="without -p/--profile: run only the run of this name in the run file "
                      "(e.g. 'cpu'); with them: the name of the run's files (default: from the parameters)")
@@ -271,7 +272,7 @@ def _add_plan_commands(commands, zoo_commands, run):
     def selection(parser):
         parser.add_argument("sections", nargs="+", help="section names (transfer, mnist, ...) or 'all'")
         parser.add_argument("--run", default=None, help="only the run of this name in the run file (e.g. 'cpu')")
-        parser.add_argument("--profile", choices=["smoke", "cpu", "paper"], help="an ad-hoc run of each section at this size")
+        parser.add_argument("--profile", choices=list(PROFILES), help="an ad-hoc run of each section at this size")
         parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE", help="a notebook parameter (repeatable)")
         parser.add_argument("--runs", default=None, help="run file (default: papermill_runs/runs.yaml)")
     plan = commands.add_parser("plan", help="list every network the runs need, which the zoo holds, and what the rest costs")

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .attacks import (ATTACKS, NOISE_SIGMAS, PIXEL_MAX, attack_mode, boundary, check_images, check_labels,
+from .attacks import (ATTACKS, NOISE_SIGMAS, PIXEL_MAX, attack_mode, check_images, check_labels,
                                    check_steps, gaussian_noise, run_attack)
 from .defective import defective_masks
 from .models import Ensemble
@@ -25,8 +25,7 @@ from .models import Ensemble
 # %% auto #0
 __all__ = ['SET_FORMAT', 'leave_one_out', 'resample_masks', 'to_uint8', 'quantize_adversarial', 'AdversarialSet', 'predict',
            'generate_adversarial_set', 'save_adversarial_set', 'load_adversarial_set', 'defense_rates',
-           'evaluate_transfer', 'transfer_table', 'boundary_score', 'noise_accuracy', 'predict_with_confidence',
-           'correct_by_all']
+           'evaluate_transfer', 'transfer_table', 'noise_accuracy', 'predict_with_confidence', 'correct_by_all']
 
 # %% ../nbs/08_evaluate.ipynb #78837c36
 def leave_one_out(models: dict) -> dict:
@@ -327,34 +326,6 @@ def transfer_table(
             frames.append(frame.assign(source=source_name, attack=label))
     return pd.concat(frames, ignore_index=True)
 
-# %% ../nbs/08_evaluate.ipynb #d2e8d34d
-def boundary_score(
-    models: dict,  # {name: model}
-    images: torch.Tensor,  # (N, C, H, W) in [0, 1]; the paper uses 500 test images
-    labels: torch.Tensor,
-    steps: int = 1000,  # Boundary attack steps (Foolbox 3)
-    seed: int = 0,
-    **boundary_settings,  # passed to attacks.boundary
-) -> pd.DataFrame:
-    "S(M) = median over images of ‖P‖²/N (Section 4.2.2), one row per model, with counts."
-    images = check_images(images)
-    labels = check_labels(labels, len(images), images.device)
-    rows = []
-    for name, model in models.items():
-        correct = predict(model, images) == labels
-        n_attacked = int(correct.sum())
-        if n_attacked == 0:
-            rows.append(dict(model=name, steps=steps, n_images=len(images), n_attacked=0, n_failed=0,
-                             score=math.nan, median_mse_found=math.nan))
-            continue
-        result = boundary(model, images[correct], labels[correct], steps=steps, seed=seed, **boundary_settings)
-        mse = torch.where(result.success, result.mse, torch.full_like(result.mse, math.inf))
-        found = result.mse[result.success]
-        rows.append(dict(model=name, steps=steps, n_images=len(images), n_attacked=n_attacked,
-                         n_failed=int((~result.success).sum()), score=float(mse.cpu().double().quantile(0.5)),
-                         median_mse_found=float(found.median()) if len(found) else math.nan))
-    return pd.DataFrame(rows)
-
 # %% ../nbs/08_evaluate.ipynb #ad6055b8
 def noise_accuracy(
     models: dict,  # {name: model}
@@ -392,7 +363,7 @@ def noise_accuracy(
 def predict_with_confidence(model, images: torch.Tensor, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
     "(predicted classes, softmax probability of the prediction) of `model` (a module or TrainedModel), in eval mode."
     net = getattr(model, "model", model)
-    device = next(net.parameters()).device
+    device = next((p.device for p in net.parameters()), images.device)
     predictions, confidences = [], []
     with attack_mode(net), torch.no_grad():
         for batch in check_images(images).split(batch_size):

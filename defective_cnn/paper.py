@@ -14,7 +14,8 @@ from .models import defect_columns
 
 # %% auto #0
 __all__ = ['COLUMNS', 'RATE_METRICS', 'ARCH_NAMES', 'PRINTED', 'TABLE_SPECS', 'FIGURES', 'DEFAULT_KEYS', 'printed_table',
-           'paper_table', 'paper_tables', 'paper_pivot', 'paper_figures', 'keep_prob_tradeoff', 'side_by_side']
+           'paper_table', 'paper_tables', 'paper_pivot', 'paper_figures', 'keep_prob_tradeoff', 'side_by_side',
+           'with_paper_values']
 
 # %% ../nbs/09_paper.ipynb #40861f47
 COLUMNS = ("table", "row", "row_label", "column_label", "dataset", "threat", "source", "source_defect",
@@ -644,3 +645,16 @@ def side_by_side(
     merged["difference"] = merged.value_ours - merged.value_paper
     columns = on + ["value_ours", "value_paper", "difference"] + (["n"] if n_column else []) + ["row_label", "column_label"]
     return merged[columns]
+
+# %% ../nbs/09_paper.ipynb #85259af1
+def with_paper_values(frame: pd.DataFrame, table: int, on, metric: str = "success_defense_rate") -> pd.DataFrame:
+    "`frame` with the paper's number for each row's cell as `value_paper` (NaN where the paper has none)."
+    on = list(on)
+    if set(on) <= {"row_label", "column_label", "target_name", "attack"}:  # cells named as printed
+        paper = paper_table(table)
+        paper = paper[paper.metric == metric].rename(columns={"value": "value_paper"})
+        if "target_name" in on:  # Table 2's rows: the printed label without its citation ("Thermometer(16) [3]")
+            paper["target_name"] = paper.row_label.str.replace(r" \[\d+\]", "", regex=True)
+        return frame.merge(paper[on + ["value_paper"]], on=on, how="left", validate="many_to_one")
+    compared = side_by_side(frame, table, on=on, metric=metric)
+    return frame.reset_index(drop=True).assign(value_paper=compared["value_paper"].to_numpy())

@@ -16,8 +16,8 @@ import torch
 from .decision import decision_configs
 from .robustness import table10_configs
 from .settings import SETTINGS, bottom_configs, keep_probs, section_settings, tested_config
-from .transfer import (TABLE2_KEEP_PROB, ablation_configs, keep_prob_configs, table2_configs, table3_configs,
-                                    table6_configs, table8_configs, table9_configs)
+from .transfer import (TABLE2_KEEP_PROB, ablation_configs, graybox_configs, keep_prob_configs, table2_configs,
+                                    table3_configs, table6_configs)
 from .zoo import ModelConfig, default_zoo_dir, get_model, is_stored, model_config, network_columns
 
 # %% auto #0
@@ -71,15 +71,8 @@ def _mnist(profile="cpu", p=None, dataset=None, sources=None, target_archs=None,
 
 def _graybox(profile="cpu", p=None, tables=(8, 9), dataset=None, arch=None, table9_archs=None, seed=0):
     s = section_settings("graybox", profile, p=p, dataset=dataset, arch=arch, table9_archs=table9_archs)
-    _check_tables(tables, (8, 9))
-    common, configs = dict(dataset=s["dataset"], profile=profile, seed=seed), {}
-    if 8 in tables:
-        sources8, targets8 = table8_configs(s["arch"], keep_probs(s["p"], []), **common)
-        configs.update(_prefixed("table 8 | source ", sources8), **_prefixed("table 8 | ", targets8))
-    if 9 in tables:
-        sources9, targets9 = table9_configs(s["table9_archs"], **common)
-        configs.update(_prefixed("table 9 | source ", sources9), **_prefixed("table 9 | ", targets9))
-    return configs
+    return graybox_configs(tables, arch=s["arch"], keep_probs=keep_probs(s["p"], []), table9_archs=s["table9_archs"],
+                           dataset=s["dataset"], profile=profile, seed=seed)
 
 
 def _whitebox(profile="cpu", p=None, dataset=None, arch=None, seed=0):
@@ -147,8 +140,8 @@ SECTION_PLANS = {
     "stylized": (_stylized, ("data_root", "stylized_root", "method", "n_eval", "min_confidence")),
     "noise": (_noise, ("sigmas", "n_eval", "noise_seeds")),
     "keep_prob": (_keep_prob, ("n_eval",)),
-    "decision": (_decision, ("n_eval", "steps", "init_directions")),
-    "ablation": (_ablation, ("attacks", "n_eval", "cw_n_eval")),
+    "decision": (_decision, ("n_eval", "n_candidates", "steps", "record_steps", "hsj_steps", "hsj_gradient_evals")),
+    "ablation": (_ablation, ("attacks", "n_eval", "cw_n_eval", "cw_settings", "cw_study_steps")),
     "adversarial_examples": (_adversarial_examples, ("eps", "n_images")),
     "training_curves": (_training_curves, ("archs", "defects")),
 }
@@ -180,7 +173,7 @@ def planned(section: str, namespace: dict, configs: dict) -> dict:
     missing = [name for name, config in configs.items() if config.name not in plan]
     if missing:
         raise RuntimeError(f"the plan of section {section!r} ({parameters}) lacks {missing}: plan.section_networks and the "
-                           f"notebook build different networks; make {SECTION_PLANS[section][0].__name__} in nbs/19_plan.ipynb agree")
+                           f"notebook build different networks; make {SECTION_PLANS[section][0].__name__} in nbs/17_plan.ipynb agree")
     return configs
 
 # %% ../nbs/17_plan.ipynb #e590979a

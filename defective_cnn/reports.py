@@ -15,32 +15,19 @@ import pandas as pd
 import seaborn as sns
 
 from .data import load_dataset
-from .paper import paper_table, side_by_side
+from .paper import paper_table, with_paper_values
 from .records import atomic_write_bytes, default_device, environment_record
 from .train import get_profile
 from .zoo import default_zoo_dir
 
 # %% auto #0
-__all__ = ['with_run_columns', 'with_paper_values', 'save_results', 'beside_paper', 'zoo_curves', 'class_names', 'draw_tradeoff']
+__all__ = ['with_run_columns', 'save_results', 'beside_paper', 'zoo_curves', 'class_names', 'draw_tradeoff', 'draw_ratios']
 
 # %% ../nbs/16_reports.ipynb #6eb69fc7
 def with_run_columns(frame: pd.DataFrame, profile: str, seed: int, **extra) -> pd.DataFrame:
     "`frame` with columns profile, seed (and `extra`, e.g. dataset), torch and device added."
     environment = environment_record(default_device())
     return frame.assign(profile=profile, seed=seed, **extra, torch=environment["torch"], device=environment["device"])
-
-
-def with_paper_values(frame: pd.DataFrame, table: int, on, metric: str = "success_defense_rate") -> pd.DataFrame:
-    "`frame` with the paper's number for each row's cell as `value_paper` (NaN where the paper has none)."
-    on = list(on)
-    if set(on) <= {"row_label", "column_label", "target_name", "attack"}:  # cells named as printed
-        paper = paper_table(table)
-        paper = paper[paper.metric == metric].rename(columns={"value": "value_paper"})
-        if "target_name" in on:  # Table 2's rows: the printed label without its citation ("Thermometer(16) [3]")
-            paper["target_name"] = paper.row_label.str.replace(r" \[\d+\]", "", regex=True)
-        return frame.merge(paper[on + ["value_paper"]], on=on, how="left", validate="many_to_one")
-    compared = side_by_side(frame, table, on=on, metric=metric)
-    return frame.reset_index(drop=True).assign(value_paper=compared["value_paper"].to_numpy())
 
 
 def save_results(frame: pd.DataFrame, path, *, profile: str, seed: int, paper_table_number: int | None = None, paper_on=None,
@@ -129,3 +116,21 @@ def draw_tradeoff(ax, frame: pd.DataFrame, color, marker: str = "o", title: str 
     ax.xaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1, decimals=1))
     ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1, decimals=0))
     return ax
+
+# %% ../nbs/16_reports.ipynb #5138065c
+def draw_ratios(table: pd.DataFrame, title: str = "", path=None, xlabel: str = "S(M) / S(standard CNN)   (larger: harder to attack)"):
+    "Points ratio_to_reference with [ratio_low, ratio_high] bars per row_label, the paper's ratio_paper as diamonds; log x."
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(table) + 1.8))
+    rows = list(table.row_label)
+    below = (table.ratio_to_reference - table.ratio_low).clip(lower=0)
+    above = (table.ratio_high - table.ratio_to_reference).clip(lower=0)
+    ax.errorbar(table.ratio_to_reference, rows, xerr=[below, above], fmt="o", color="C0", capsize=3, label="ours (95 % interval)")
+    if "ratio_paper" in table and table.ratio_paper.notna().any():
+        ax.scatter(table.ratio_paper, rows, marker="D", color="C1", label="paper (CIFAR-10)", zorder=3)
+    ax.axvline(1, color="black", lw=1, ls=":")
+    ax.set(xscale="log", xlabel=xlabel, title=title)
+    ax.invert_yaxis()
+    ax.legend(fontsize=8, loc="lower right")
+    if path is not None:
+        fig.savefig(path, dpi=130, bbox_inches="tight")
+    return fig

@@ -91,22 +91,31 @@ SETTINGS = {
         "cpu": dict(dataset=_FMNIST, source="resnet18", p=[0.7, 0.5, 0.3, 0.1], n_eval=1000, n_seeds=2),
         "paper": dict(dataset="cifar10", source="densenet121", p=list(PAPER_KEEP_PROBS), n_eval=5000, n_seeds=1),
     },
-    # Table 4: Boundary attack score S(M). cpu: 24 images and 100 Foolbox-3 steps (the paper: 500 images, Foolbox 1's
-    # 5000 iterations), far from converged. init_directions: noise draws tried to find a misclassified start.
+    # Table 4: n_eval test images that every network classifies correctly (from the first n_candidates), each started
+    # from the nearest of them of another class; one Boundary run of `steps` per network, S(M) recorded after each of
+    # record_steps (doubling, so convergence can be read off); HopSkipJump (hsj_steps, hsj_gradient_evals) cross-checks.
     "decision": {
-        "smoke": dict(dataset=_FMNIST, p=0.1, n_eval=6, steps=5, init_directions=20),
-        "cpu": dict(dataset=_FMNIST, p=0.1, n_eval=24, steps=100, init_directions=100),
-        "paper": dict(dataset="cifar10", p=0.1, n_eval=500, steps=5000, init_directions=1000),
+        "smoke": dict(dataset=_FMNIST, p=0.1, n_eval=6, n_candidates=40, steps=8, record_steps=[2, 4], hsj_steps=2,
+                      hsj_gradient_evals=10),
+        "cpu": dict(dataset=_FMNIST, p=0.1, n_eval=100, n_candidates=300, steps=8000, record_steps=[500, 1000, 2000, 4000],
+                    hsj_steps=16, hsj_gradient_evals=25),
+        "paper": dict(dataset="cifar10", p=0.1, n_eval=500, n_candidates=1000, steps=20000,
+                      record_steps=[625, 1250, 2500, 5000, 10000], hsj_steps=64, hsj_gradient_evals=100),
     },
     # Tables 5 and 12-16: ResNet-18 ablations against transferred attacks from one source. cpu: source ResNet-18
-    # (Table 13), the defects at p = 0.5 (+ 0.1-Bottom), three attacks, 500 images. rows/attacks None: every row and
-    # column of the source's table.
+    # (Table 13), the defects at p = 0.5 (+ 0.1-Bottom), four attacks, 500 images (CW: the first 100). rows/attacks None:
+    # every row and column of the source's table. cw_settings: CW-L2's settings besides κ ({}: the paper's 30 binary-search
+    # steps of 100 Adam steps); cw_study_steps: Adam step counts of the CW success-rate check on cw_study_n images (None: none).
     "ablation": {
         "smoke": dict(dataset=_FMNIST, source="resnet18", rows=["ResNet-18", "0.1-Bottom", "0.5-Top"],
-                      attacks=["FGSM16", "PGD16"], n_eval=48, cw_n_eval=16, ensemble_size=2),
+                      attacks=["FGSM16", "PGD16", "CW0"], n_eval=48, cw_n_eval=16, ensemble_size=2,
+                      cw_settings=dict(search_steps=2, steps=20, lr=0.5, initial_const=10.0), cw_study_steps=[5, 20], cw_study_n=8),
         "cpu": dict(dataset=_FMNIST, source="resnet18", rows=["ResNet-18", "0.5-Bottom", "0.5-Top", "0.5-Bottom_DC", "0.5-Bottom_SM", "0.1-Bottom"],
-                    attacks=["FGSM16", "PGD16", "PGD32"], n_eval=500, cw_n_eval=100, ensemble_size=2),
-        "paper": dict(dataset="cifar10", source="densenet121", rows=None, attacks=None, n_eval=5000, cw_n_eval=1000, ensemble_size=5),
+                    attacks=["FGSM16", "PGD16", "PGD32", "CW"], n_eval=500, cw_n_eval=100, ensemble_size=2,
+                    cw_settings=dict(search_steps=3, steps=100, lr=0.5, initial_const=10.0), cw_study_steps=[25, 50, 100, 200],
+                    cw_study_n=32),
+        "paper": dict(dataset="cifar10", source="densenet121", rows=None, attacks=None, n_eval=5000, cw_n_eval=1000, ensemble_size=5,
+                      cw_settings={}, cw_study_steps=None, cw_study_n=100),
     },
     # Figures 3 and 6: MIFGSM examples (ε 16 and 32) on defective and standard ResNet-18.
     "adversarial_examples": {

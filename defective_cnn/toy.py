@@ -12,7 +12,7 @@ from torch import nn
 from .defective import DefectiveMask
 
 # %% auto #0
-__all__ = ['digits', 'TinyCNN', 'train_tiny', 'trained_tiny']
+__all__ = ['digits', 'TinyCNN', 'train_tiny', 'trained_tiny', 'ConstantClassifier']
 
 # %% ../nbs/03_toy.ipynb #6a9129af
 def digits(n_train: int = 4000, n_test: int = 1000, seed: int = 0) -> tuple:
@@ -64,3 +64,21 @@ def trained_tiny(train_images, train_labels, keep_prob: float | None = 0.5, init
     torch.manual_seed(init_seed)
     model = TinyCNN(train_images.mean(0), keep_prob, mask_seed)
     return train_tiny(model, train_images, train_labels, epochs, seed=init_seed)
+
+# %% ../nbs/03_toy.ipynb #214f6bf5
+class ConstantClassifier(nn.Module):
+    "Logits that favour `label` for every image, and `blank_label` (if given) for nearly blank ones (mean pixel < 0.05)."
+
+    def __init__(self, label: int, n_classes: int = 10, blank_label: int | None = None):
+        super().__init__()
+        for name, value in (("label", label), ("blank_label", blank_label)):
+            if value is not None and not 0 <= value < n_classes:
+                raise ValueError(f"{name} must be a class in [0, {n_classes}), got {value!r}")
+        self.label, self.n_classes, self.blank_label = label, n_classes, blank_label
+
+    def forward(self, x):
+        logits = torch.zeros(len(x), self.n_classes, device=x.device)
+        logits[:, self.label] = 1.0
+        if self.blank_label is not None:
+            logits[x.flatten(1).mean(1) < 0.05, self.blank_label] = 2.0
+        return logits

@@ -5,22 +5,24 @@
 # %% ../nbs/12_transfer.ipynb #1ba5228e
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import torch
 
-from .attacks import check_steps
+from .attacks import check_steps, cw_l2
 from .evaluate import predict, transfer_table
 from .models import Ensemble
-from .paper import TABLE_SPECS, keep_prob_tradeoff, paper_table
+from .paper import TABLE_SPECS, keep_prob_tradeoff, paper_table, with_paper_values
 from .settings import PAPER_KEEP_PROBS, bottom_configs, keep_probs, paper_attacks, tested_config
 from .zoo import TrainedModel, model_config, network_columns
 
 # %% auto #0
-__all__ = ['TABLE2_KEEP_PROB', 'ABLATION_TABLES', 'target_columns', 'transfer_results', 'table3_configs', 'table2_configs',
-           'leave_one_out_sources', 'table6_configs', 'ensemble_results', 'table8_configs', 'table9_configs',
-           'graybox_results', 'keep_prob_configs', 'tradeoff_points', 'tradeoff_summary', 'paper_tradeoff',
-           'ablation_table', 'ablation_attacks', 'is_ensemble_row', 'ablation_rows', 'ablation_configs',
-           'ablation_results']
+__all__ = ['TABLE2_KEEP_PROB', 'GRAYBOX_TABLES', 'ABLATION_TABLES', 'target_columns', 'transfer_results', 'table3_configs',
+           'table2_configs', 'leave_one_out_sources', 'table6_configs', 'ensemble_results', 'table8_configs',
+           'table9_configs', 'graybox_results', 'graybox_configs', 'graybox_table', 'keep_prob_configs',
+           'tradeoff_points', 'tradeoff_summary', 'paper_tradeoff', 'ablation_table', 'ablation_attacks',
+           'is_ensemble_row', 'ablation_rows', 'ablation_configs', 'ablation_results', 'cw_success_by_steps']
 
 # %% ../nbs/12_transfer.ipynb #e850ca7a
 def _module(model):
@@ -139,6 +141,34 @@ def graybox_results(sources: dict, targets: dict, images, labels, dataset: str, 
                                     and t.target_mask_seed == source_info[t.source_name]["mask_seed"] for t in frame.itertuples()]
     frame["row_label"], frame["column_label"] = frame["target_name"], frame["source_name"]
     return frame
+
+# %% ../nbs/12_transfer.ipynb #0c98bece
+GRAYBOX_TABLES = (8, 9)
+
+
+def graybox_configs(tables=GRAYBOX_TABLES, *, arch: str, keep_probs, table9_archs, dataset: str, profile: str, seed: int = 0) -> dict:
+    "{'table N | source X' or 'table N | target': config} of Tables 8 (p-Bottom `arch`, `keep_probs`) and 9 (`table9_archs`)."
+    unknown = sorted(set(tables) - set(GRAYBOX_TABLES))
+    if unknown or not list(tables):
+        raise ValueError(f"tables must be chosen from {list(GRAYBOX_TABLES)}, got {sorted(tables) if not unknown else unknown}")
+    common, configs = dict(dataset=dataset, profile=profile, seed=seed), {}
+    for number in GRAYBOX_TABLES:
+        if number in tables:
+            sources, targets = table8_configs(arch, keep_probs, **common) if number == 8 else table9_configs(table9_archs, **common)
+            configs.update({f"table {number} | source {k}": v for k, v in sources.items()})
+            configs.update({f"table {number} | {k}": v for k, v in targets.items()})
+    return configs
+
+
+def graybox_table(number: int, models: dict, images, labels, dataset: str, seed: int = 0) -> pd.DataFrame:
+    "Table `number` (8 or 9) from the models that `graybox_configs` named, with the paper's values and a `table` column."
+    prefix, source_prefix = f"table {number} | ", f"table {number} | source "
+    sources = {k[len(source_prefix):]: m for k, m in models.items() if k.startswith(source_prefix)}
+    targets = {k[len(prefix):]: m for k, m in models.items() if k.startswith(prefix) and not k.startswith(source_prefix)}
+    if not sources or not targets:
+        raise ValueError(f"no Table {number} networks among {list(models)}; name them as graybox_configs does")
+    frame = graybox_results(sources, targets, images, labels, dataset, seed=seed)
+    return with_paper_values(frame, number, on=["row_label", "column_label"] if number == 8 else ["source", "target"]).assign(table=number)
 
 # %% ../nbs/12_transfer.ipynb #93e30eb1
 ABLATION_TABLES = {spec["cells"]["source"]: n for n, spec in TABLE_SPECS.items() if "source_test_acc" in spec}
@@ -268,3 +298,22 @@ def ablation_results(
     else:
         frame["value_paper"], frame["paper_table"] = float("nan"), None
     return frame
+
+# %% ../nbs/12_transfer.ipynb #fcbc7f8b
+def cw_success_by_steps(source, images, labels, steps=(25, 50, 100, 200), confidence: float = 20.0, **cw_settings) -> pd.DataFrame:
+    "Per Adam step count: the fraction of correctly classified images CW-L2 makes the source misclassify, their median ℓ2, seconds."
+    model = _module(source)
+    correct = predict(model, images) == labels
+    images, labels = images[correct], labels[correct]
+    if len(images) == 0:
+        raise ValueError("the source classifies none of the images correctly: nothing for CW to attack")
+    rows = []
+    for n_steps in steps:
+        started = time.perf_counter()
+        adversarial = cw_l2(model, images, labels, confidence=confidence, steps=check_steps(n_steps), **cw_settings)
+        fooled = predict(model, adversarial) != labels
+        l2 = (adversarial - images).flatten(1).norm(dim=1)
+        rows.append(dict(steps=n_steps, confidence=confidence, **cw_settings, n_images=len(images), success_rate=float(fooled.float().mean()),
+                         median_l2=float(l2[fooled].median()) if fooled.any() else float("nan"),
+                         seconds=round(time.perf_counter() - started, 1)))
+    return pd.DataFrame(rows)

@@ -20,6 +20,9 @@ per-pixel-mean normaliser; SGD 0.1, momentum 0.9, weight decay 5e-4):
   step   ours:  `TrainStep` (what `train` calls each batch) on batches already on the device.
          plain: the same forward/backward/SGD written out, torch's default SGD, cuDNN's default algorithms.
   mask overhead: the same measurements for the 0.1-Bottom defective ResNet-18, divided by the standard one's.
+  --trace: where the time goes, from torch.profiler: one epoch of ours on --trace-images images and --steps steps
+         of ours alone; per phase the wall time, the device's busy time (sum of kernel times; CPU: op self time)
+         and the ops that took most of it (a table printed and saved in the JSON).
 Goals on one H100 (printed on CUDA): a 50 000-image epoch <= 3 s with augmentation, ours >= 1.5x plain, mask
 overhead <= 1.03x. Not a test: timings depend on the machine and its load.
 """
@@ -173,6 +176,41 @@ def step_rates(args, data, device, defect=None) -> dict:
     return {name: args.steps * args.batch_size / t for name, t in best.items()}
 
 
+def _self_device_us(event) -> float:
+    for name in ("self_device_time_total", "self_cuda_time_total"):
+        if hasattr(event, name):
+            return float(getattr(event, name))
+    return 0.0
+
+
+def traced(fn, device, rows: int = 12) -> dict:
+    "Run `fn` under torch.profiler: wall seconds, busy seconds of the device (CPU: ops' self time), and the top ops."
+    from torch.profiler import ProfilerActivity, profile
+
+    on_cuda = device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_cuda else [])
+    sync(device)
+    started = time.perf_counter()
+    with profile(activities=activities) as prof:
+        fn()
+        sync(device)
+    wall = time.perf_counter() - started
+    events = prof.key_averages()
+    busy_of = _self_device_us if on_cuda else (lambda e: float(e.self_cpu_time_total))
+    total = sum(busy_of(e) for e in events)
+    top = sorted(events, key=busy_of, reverse=True)[:rows]
+    return dict(wall_seconds=wall, busy_seconds=total / 1e6, busy_fraction=total / 1e6 / wall if wall > 0 else float("nan"),
+                top=[dict(op=e.key, calls=int(e.count), busy_ms=busy_of(e) / 1e3, cpu_ms=float(e.cpu_time_total) / 1e3,
+                          share_of_busy=busy_of(e) / total if total else float("nan")) for e in top])
+
+
+def print_trace(label: str, summary: dict):
+    print(f"  {label}: wall {summary['wall_seconds']:.2f} s, device busy {summary['busy_seconds']:.2f} s "
+          f"({summary['busy_fraction']:.0%} of the wall time)")
+    for row in summary["top"]:
+        print(f"    {row['busy_ms']:10.1f} ms  {row['share_of_busy']:6.1%}  {row['calls']:7d} calls  {row['op'][:70]}")
+
+
 def steady(seconds: list[float]) -> float:
     "The best epoch after the first (the only one when there is one)."
     return min(seconds[1:]) if len(seconds) > 1 else seconds[0]
@@ -212,6 +250,8 @@ def main(argv=None):
     parser.add_argument("--adv-images", type=int, default=10000, help="training images of each adversarial-training epoch")
     parser.add_argument("--threads", type=int, default=None, help="torch threads on the CPU (default: torch's)")
     parser.add_argument("--json", default=None, help="write the results to this JSON file (rewritten after each measurement)")
+    parser.add_argument("--trace", action="store_true", help="also profile an epoch and the step of ours (torch.profiler) and say where the time goes")
+    parser.add_argument("--trace-images", type=int, default=None, help="images of the traced epoch (default: 10000 on CUDA, 256 on the CPU)")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     on_cuda = device.type == "cuda"
@@ -219,7 +259,8 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     defaults = dict(n_images=50000 if on_cuda else 512, n_test=1000 if on_cuda else 128, width=1.0 if on_cuda else 0.25,
                     steps=100 if on_cuda else 2, warmup_steps=20 if on_cuda else 1, repeats=3 if on_cuda else 1,
-                    workers=min(8, os.cpu_count() or 1) if on_cuda else 0, variants="no-fused,compile" if on_cuda else "")
+                    workers=min(8, os.cpu_count() or 1) if on_cuda else 0, variants="no-fused,compile" if on_cuda else "",
+                    trace_images=10000 if on_cuda else 256)
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -233,7 +274,7 @@ def main(argv=None):
 
     data = synthetic_data(args.dataset, args.n_images, args.n_test)
     config = {k: v for k, v in vars(args).items() if k != "json"}
-    results = dict(config=config, environment=environment_record(device), epoch={}, step={}, adversarial={}, errors={})
+    results = dict(config=config, environment=environment_record(device), epoch={}, step={}, adversarial={}, errors={}, trace={})
     print(f"torch {torch.__version__}, {results['environment']['device_name']} ({device}), {torch.get_num_threads()} thread(s); "
           f"{args.n_images} {args.dataset}-shaped images {data.image_shape}, ResNet-18 width {args.width:g}, batch {args.batch_size}, "
           f"{args.epochs} epoch(s) per run", flush=True)
@@ -241,7 +282,8 @@ def main(argv=None):
     def record(kind, name, value, line):
         results[kind][name] = value
         write_json(results, args.json)
-        print(line, flush=True)
+        if line:
+            print(line, flush=True)
 
     def epoch_line(label, seconds):
         best = steady(seconds)
@@ -273,6 +315,23 @@ def main(argv=None):
         record("adversarial", f"pgd{steps}", dict(images=n, seconds=seconds[0], step_size=step_size),
                f"  adversarial training, {steps} step(s) of {step_size:g}: {n / seconds[0]:9.0f} images/s ({n} images, one epoch, "
                f"including its warm-up)")
+
+    if args.trace:
+        print("where the time goes (torch.profiler; timings under the profiler are slower than above):")
+        n = min(args.trace_images, args.n_images)
+        trace_data = ImageData(data.name, data.train.subset(torch.arange(n)), data.test, data.classes, data.mean, data.augment)
+        epoch_trace = traced(lambda: ours_epochs(args, trace_data, device, epochs=1), device)
+        record("trace", "epoch", epoch_trace, "")
+        print_trace(f"one epoch of ours on {n} images (incl. building the model, warm-up and the test set)", epoch_trace)
+        step_model, step_profile = build(args, data)
+        step = TrainStep(step_model.to(device, memory_format=torch.channels_last).train(), step_profile, device)
+        images = (torch.randint(0, 256, (args.batch_size, *data.image_shape), dtype=torch.uint8).float() / 255).to(device)
+        labels = torch.randint(0, 10, (args.batch_size,)).to(device)
+        for _ in range(args.warmup_steps):
+            step(images.contiguous(memory_format=torch.channels_last), labels)
+        step_trace = traced(lambda: [step(images.contiguous(memory_format=torch.channels_last), labels) for _ in range(args.steps)], device)
+        record("trace", "step", step_trace, "")
+        print_trace(f"{args.steps} steps of ours alone", step_trace)
 
     # the summary and goals first: the variants below may run out of time (compilation)
     ratio = steady(plain) / steady(ours)
