@@ -334,7 +334,7 @@ def boundary(
         warnings.filterwarnings("ignore", message=".*failed to draw sufficient random inputs.*")
         if starting_points is not None:
             starting_points = _check_starting_points(model, starting_points, images, labels)
-            recorder = _StepRecorder(model, images, labels, record_steps, attack.update_stats_every_k)
+            recorder = _StepRecorder(model, images, labels, record_steps, attack.update_stats_every_k).eval()
             fmodel = fb.PyTorchModel(recorder, bounds=(0, 1), device=images.device)
             adversarials, success = _foolbox_run(fmodel, images, labels, seed, attack, starting_points)
             by_step = torch.stack([recorder.recorded.get(s, recorder.best) for s in record_steps]) if record_steps else None
