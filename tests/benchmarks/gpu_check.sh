@@ -7,7 +7,7 @@
 # with the git-ignored folders .whl/ (wheels of what the package needs beyond torch and numpy; README,
 # "On a GPU") and data/fashion-mnist/ (the four gzipped IDX files) beside it. Results (JSON and logs) go
 # to $OUT (default /tmp/defective_cnn_gpu_out). About 5 minutes on one H100; each step has a time limit,
-# 7.5 minutes in all. REHEARSE=1 runs the same steps at tiny sizes on the CPU, without installing wheels.
+# 8 minutes in all. REHEARSE=1 runs the same steps at tiny sizes on the CPU, without installing wheels.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/defective_cnn_gpu_out}
@@ -46,7 +46,7 @@ step() {  # step NAME SECONDS COMMAND...: run it under a time limit, log to $OUT
   timeout --kill-after=10 "$limit" "$@" 2>&1 | tee "$OUT/$name.log"
   echo "== $name: exit ${PIPESTATUS[0]} after $(( $(date +%s) - t0 )) s"
 }
-step bench_cifar 225 python3 tests/benchmarks/bench_train.py "${tiny[@]}" --json "$OUT/bench_cifar.json"
+step bench_cifar 255 python3 tests/benchmarks/bench_train.py "${tiny[@]}" --trace --json "$OUT/bench_cifar.json"
 step bench_fashion 75 python3 tests/benchmarks/bench_train.py --dataset fashion-mnist --n-images 60000 --no-mask --no-step \
   --variants "" --adv-steps 1,7 --adv-images 10000 "${tiny[@]}" --json "$OUT/bench_fashion.json"
 step gpu_check 150 python3 tests/benchmarks/gpu_check.py "${check_args[@]}" --json "$OUT/gpu_check.json"
