@@ -51,6 +51,10 @@ def main(folder) -> None:
             print(f"goal {name}: {'met' if goal['met'] else 'MISSED'} ({goal['value']})")
         for name, error in cifar.get("errors", {}).items():
             print(f"variant {name} FAILED: {error}")
+        for phase, trace in cifar.get("trace", {}).items():  # bench_train.py --trace: where the time goes
+            top = ", ".join(f"{row['op']} {row['share_of_busy']:.0%}" for row in trace["top"][:5])
+            print(f"trace {phase}: wall {trace['wall_seconds']:.2f} s, device busy {trace['busy_seconds']:.2f} s "
+                  f"({trace['busy_fraction']:.0%}); busiest ops: {top}")
     if check:
         for name, result in check["checks"].items():
             if name != "all":
