@@ -110,11 +110,14 @@ def step_study(distances: pd.DataFrame) -> pd.DataFrame:
 
 
 def converged_steps(study: pd.DataFrame, tolerance: float = 0.1) -> int | None:
-    "Smallest budget at which doubling the steps (from half of it) changed every network's S(M) by under `tolerance`."
+    """Smallest budget from which every doubling of the steps, up to the largest budget, changed every network's S(M) by under
+    `tolerance`; None while the last doubling still moves a median (a plateau before Foolbox's step adaptation is not convergence)."""
     doubled = study[study.previous_steps * 2 == study.steps]
     settled = doubled.groupby("steps").change.apply(lambda c: bool((c.abs() < tolerance).all()) and len(c) == study.row_label.nunique())
-    settled = settled[settled]
-    return int(settled.index.min()) if len(settled) else None
+    if settled.empty or not settled.iloc[-1] or settled.index[-1] != study.steps.max():
+        return None
+    unsettled = settled[~settled]
+    return int(settled.index.min() if unsettled.empty else settled[settled.index > unsettled.index.max()].index.min())
 
 # %% ../nbs/14_decision.ipynb #4f371cce
 def paired_ratios(distances: pd.DataFrame, reference: str = "Standard CNN", steps: int | None = None, n_boot: int = 2000,
