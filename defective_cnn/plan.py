@@ -189,6 +189,9 @@ def plan_networks(jobs) -> dict[str, ModelConfig]:
 TRAIN_SIZES = {"fashion-mnist": 60000, "mnist": 60000, "mnist5k": 4000, "cifar10": 50000, "imagefolder": 1281167}  # ImageNet-1k
 INPUT_SIZES = {"fashion-mnist": 28, "mnist": 28, "mnist5k": 28, "cifar10": 32, "imagefolder": 224}
 
+_STEP_ONLY = ("tests/benchmarks/bench_models.py: the eager training step alone on one fixed batch of 128 (bf16 autocast, "
+              "channels-last, torch 2.11; no CUDA graph, augmentation or evaluation) (tests/benchmarks/h100/")
+
 # Measured training throughputs (images per second, forward + backward + SGD step, the profile's batch size), one row per
 # device, architecture, input size and width. Add a row when you measure one; never an estimate.
 THROUGHPUTS = [
@@ -201,6 +204,40 @@ THROUGHPUTS = [
     dict(device="H200", arch="resnet18", input_size=28, width=1.0, images_per_s=16950.0,
          measured="2026-11-26", how="the gpu profile's standard ResNet-18 on all of Fashion-MNIST: 60000 images per 3.54 s "
                               "epoch, test evaluation included (papermill_runs/transfer/gpu)"),
+    dict(device="H100", arch="resnet18", input_size=32, width=1.0, images_per_s=39281.0,
+         measured="2026-11-26", how="tests/benchmarks/bench_train.py: train() epoch of 50000 synthetic CIFAR-shaped images with "
+                              "augmentation, the step replayed from a CUDA graph (the default), batch 128, bf16 autocast, "
+                              "channels-last, torch 2.11 (tests/benchmarks/h100/bench_train_graphs.json)"),
+    dict(device="H100", arch="resnet50", input_size=32, width=1.0, images_per_s=7150.0, measured="2026-11-26",
+         how=_STEP_ONLY + "bench_models_32.json)"),
+    dict(device="H100", arch="densenet121", input_size=32, width=1.0, images_per_s=2710.0, measured="2026-11-26",
+         how=_STEP_ONLY + "bench_models_32.json)"),
+    dict(device="H100", arch="senet18", input_size=32, width=1.0, images_per_s=6058.0, measured="2026-11-26",
+         how=_STEP_ONLY + "bench_models_32.json)"),
+    dict(device="H100", arch="vgg19", input_size=32, width=1.0, images_per_s=15264.0, measured="2026-11-26",
+         how=_STEP_ONLY + "bench_models_32.json)"),
+    dict(device="H100", arch="wrn32_4", input_size=32, width=1.0, images_per_s=8779.0, measured="2026-11-26",
+         how=_STEP_ONLY + "bench_models_32.json)"),
+    dict(device="H100", arch="resnet18", input_size=28, width=1.0, images_per_s=12092.0, measured="2026-11-26",
+         how=_STEP_ONLY + "bench_models_28.json)"),
+    dict(device="H100", arch="resnet50", input_size=28, width=1.0, images_per_s=4000.0, measured="2026-11-26",
+         how=_STEP_ONLY + "bench_models_28.json)"),
+    dict(device="H100", arch="densenet121", input_size=28, width=1.0, images_per_s=2739.0, measured="2026-11-26",
+         how=_STEP_ONLY + "bench_models_28.json)"),
+    dict(device="H100", arch="senet18", input_size=28, width=1.0, images_per_s=8233.0, measured="2026-11-26",
+         how=_STEP_ONLY + "bench_models_28.json)"),
+    dict(device="H100", arch="vgg19", input_size=28, width=1.0, images_per_s=19714.0, measured="2026-11-26",
+         how=_STEP_ONLY + "bench_models_28.json)"),
+    dict(device="H100", arch="wrn32_4", input_size=28, width=1.0, images_per_s=8354.0, measured="2026-11-26",
+         how=_STEP_ONLY + "bench_models_28.json)"),
+    dict(device="H100", arch="resnet18", input_size=224, width=1.0, images_per_s=1332.0, measured="2026-11-26",
+         how=_STEP_ONLY + "bench_models_224.json)"),
+    dict(device="H100", arch="resnet50", input_size=224, width=1.0, images_per_s=305.0, measured="2026-11-26",
+         how=_STEP_ONLY + "bench_models_224.json)"),
+    dict(device="H100", arch="senet18", input_size=224, width=1.0, images_per_s=1024.0, measured="2026-11-26",
+         how=_STEP_ONLY + "bench_models_224.json)"),
+    dict(device="H100", arch="vgg19", input_size=224, width=1.0, images_per_s=2326.0, measured="2026-11-26",
+         how=_STEP_ONLY + "bench_models_224.json)"),
 ]
 DEVICES = {"H100": "NVIDIA H100 80GB (one GPU)", "H200": "NVIDIA H200 (one GPU)", "cpu-2core": "the 2-core development VM (CPU)"}
 

@@ -22,7 +22,8 @@ from .records import atomic_torch_save, atomic_write_csv, default_device, enviro
 
 # %% auto #0
 __all__ = ['MNIST_LIKE', 'PROFILES', 'ADVERSARIAL_TRAINING', 'CHECKPOINT_VERSION', 'TrainProfile', 'get_profile',
-           'CheckpointError', 'load_checkpoint', 'learning_rate', 'TrainStep', 'evaluate_accuracy', 'train']
+           'CheckpointError', 'load_checkpoint', 'learning_rate', 'random_layers', 'TrainStep', 'evaluate_accuracy',
+           'train']
 
 # %% ../nbs/06_train.ipynb #9d7b3a89
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class TrainProfile:
     channels_last: bool = True  # faster convolutions on this CPU and on GPUs
     compile: bool = False  # torch.compile the training forward/backward (its compile time counts in the first epoch's seconds)
     fused_optimizer: bool = True  # SGD's fused kernel on CUDA (the CPU keeps the plain one, so CPU runs stay as they were)
+    cuda_graphs: bool = True  # on CUDA, replay each full batch's step from one captured CUDA graph (same weights; see TrainStep)
 
     def __post_init__(self):
         if not isinstance(self.epochs, int) or self.epochs < 1:
@@ -61,7 +63,7 @@ class TrainProfile:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
-        for name in ("channels_last", "compile", "fused_optimizer", "adversarial"):
+        for name in ("channels_last", "compile", "fused_optimizer", "cuda_graphs", "adversarial"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         for name in ("n_train", "n_test"):
@@ -70,12 +72,14 @@ class TrainProfile:
                 raise ValueError(f"{name} must be None (all) or an integer >= 1, got {value!r}")
 
     def to_dict(self) -> dict:
-        "The fields as plain data; a field added after the zoo's first format is left out at its default, so stored models keep their keys."
+        """The fields that make a network, as plain data: a field added after the zoo's first format is left out at its
+        default, so stored models keep their keys; a field that only changes how the same step runs is never in it."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-                if not (k in _LATER_FIELDS and v == _LATER_FIELDS[k])}
+                if not (k in _LATER_FIELDS and v == _LATER_FIELDS[k]) and k not in _EXECUTION_FIELDS}
 
 
-_LATER_FIELDS = {"compile": False, "fused_optimizer": True}  # field: default, for fields added after the zoo's first format
+_LATER_FIELDS = {"compile": False, "fused_optimizer": True}
+_EXECUTION_FIELDS = ("cuda_graphs",)  # fields that run the same computation another way (bit for bit; checked on a GPU)  # field: default, for fields added after the zoo's first format
 
 
 MNIST_LIKE = ("mnist", "mnist5k", "fashion-mnist")
@@ -182,8 +186,24 @@ def _deterministic_kernels(device: torch.device):
         cudnn.deterministic, cudnn.benchmark = saved
 
 
+def random_layers(model: nn.Module) -> list[str]:
+    "Names of the modules of `model` that draw random numbers in training (dropout, the regularisers of Section 4.2)."
+    from defective_cnn.models import REGULARIZERS
+
+    kinds = (nn.modules.dropout._DropoutNd, *REGULARIZERS.values())
+    return [name for name, module in model.named_modules() if isinstance(module, kinds)]
+
+
 class TrainStep:
-    "One SGD step of `train` on a batch already on the device; returns the detached loss and logits without syncing with the host."
+    """One SGD step of `train` on a batch already on the device; returns the detached loss and logits without syncing with the host.
+
+    With `profile.cuda_graphs` on CUDA, the step of a full batch is captured once in a CUDA graph (after `WARMUP_STEPS`
+    eager steps on a side stream, as capture asks) and replayed from then on: the same kernels on fixed buffers, with the
+    learning rate in a device tensor so that the schedule still applies. A shorter last batch takes the eager step, into
+    the gradients the graph uses (zeroed, not replaced). The CPU, a compiled step and a network with random layers
+    (`random_layers`) take the eager step always."""
+
+    WARMUP_STEPS = 3
 
     def __init__(self, model: nn.Module, profile: TrainProfile, device):
         self.model, self.profile, self.device = model, profile, torch.device(device)
@@ -191,22 +211,70 @@ class TrainStep:
         self.optimizer = torch.optim.SGD(model.parameters(), lr=profile.lr, momentum=profile.momentum,
                                          weight_decay=profile.weight_decay, **fused)
         self.forward = torch.compile(model) if profile.compile else model
-        self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
+        self.graphs = (profile.cuda_graphs and self.device.type == "cuda" and not profile.compile
+                       and not random_layers(model))
+        self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=not self.graphs) if self.device.type == "cuda"
                          else torch.autocast("cpu", enabled=False))
+        self.lr = profile.lr
+        self._graph, self._warm_steps = None, 0
+        if self.graphs:
+            self._lr_tensor = torch.tensor(profile.lr, dtype=torch.float32, device=self.device)
+            self.set_lr(profile.lr)
 
     def set_lr(self, lr: float):
+        self.lr = lr
+        if self.graphs:
+            self._lr_tensor.fill_(lr)  # in place: the graph reads this tensor
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = self._lr_tensor if self.graphs else lr
 
-    def __call__(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def optimizer_state(self) -> dict:
+        "The optimiser's state dict with a float learning rate, however the step runs (checkpoints stay interchangeable)."
+        state = self.optimizer.state_dict()
+        for group in state["param_groups"]:
+            group["lr"] = self.lr
+        return state
+
+    def load_optimizer_state(self, state: dict):
+        self.optimizer.load_state_dict(state)
+        self.set_lr(self.optimizer.param_groups[0]["lr"])
+
+    def _step(self, images, labels, zero_grad: str = "none"):
+        "The eager step; zero_grad 'none' drops the gradients, 'zero' zeroes them in place, 'keep' leaves them (capture)."
         with _deterministic_kernels(self.device):
             with self.autocast:
                 logits = self.forward(images)
                 loss = F.cross_entropy(logits, labels, label_smoothing=self.profile.label_smoothing)
-            self.optimizer.zero_grad(set_to_none=True)
+            if zero_grad != "keep":
+                self.optimizer.zero_grad(set_to_none=zero_grad == "none")
             loss.backward()
             self.optimizer.step()
         return loss.detach(), logits.detach()
+
+    def __call__(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.graphs:
+            return self._step(images, labels)
+        if len(labels) != self.profile.batch_size:
+            return self._step(images, labels, "none" if self._graph is None else "zero")
+        if self._graph is None and self._warm_steps < self.WARMUP_STEPS:
+            self._warm_steps += 1
+            current, side = torch.cuda.current_stream(self.device), torch.cuda.Stream(self.device)
+            side.wait_stream(current)
+            with torch.cuda.stream(side):
+                result = self._step(images, labels)
+            current.wait_stream(side)
+            return result
+        if self._graph is None:  # capture records the step without running it; the replay below runs it
+            self._images, self._labels = images.clone(), labels.clone()
+            self.optimizer.zero_grad(set_to_none=True)  # the graph's backward allocates the gradients it reuses
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                self._loss, self._logits = self._step(self._images, self._labels, "keep")
+            self._graph = graph
+        self._images.copy_(images)
+        self._labels.copy_(labels)
+        self._graph.replay()
+        return self._loss, self._logits
 
 
 def _adversarial_batch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, profile: TrainProfile) -> torch.Tensor:
@@ -297,7 +365,7 @@ def train(
     if checkpoint_path is not None and checkpoint_path.exists():
         state = load_checkpoint(checkpoint_path, config)
         model.load_state_dict(state["model"])
-        step.optimizer.load_state_dict(state["optimizer"])
+        step.load_optimizer_state(state["optimizer"])
         generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         if device.type == "cuda" and "cuda_rng" in state:
@@ -354,7 +422,7 @@ def train(
         if checkpoint_path is not None:
             cuda_rng = dict(cuda_rng=torch.cuda.get_rng_state(device)) if device.type == "cuda" else {}
             atomic_torch_save(dict(format=CHECKPOINT_VERSION, config=config, epoch=epoch + 1,
-                                   model=model.state_dict(), optimizer=step.optimizer.state_dict(),
+                                   model=model.state_dict(), optimizer=step.optimizer_state(),
                                    generator=generator.get_state(),
                                    torch_rng=torch.get_rng_state(), metrics=metrics,
                                    environment=environment_record(device), **cuda_rng), checkpoint_path)
@@ -363,4 +431,3 @@ def train(
             on_epoch_end(epoch + 1, row)
     model.eval()
     return metrics
-

@@ -107,3 +107,16 @@ def test_ray_executor_without_ray_says_how_to_install(monkeypatch, tmp_path):
     networks = plan.section_networks("noise", dict(profile="smoke"))
     with pytest.raises(ImportError, match=r'pip install "defective_cnn\[ray\]"'):
         plan.train_plan(networks, "ray", zoo_dir=tmp_path)
+
+
+def test_h100_throughputs_are_the_benchmark_records():
+    "The plan's H100 figures are the ones the committed benchmark JSONs hold (no figure typed in by hand)."
+    folder = Path(__file__).parent / "benchmarks" / "h100"
+    rows = {(r["arch"], r["input_size"]): r["images_per_s"] for r in plan.THROUGHPUTS if r["device"] == "H100"}
+    expected = {}
+    for size in (32, 28, 224):
+        for r in json.loads((folder / f"bench_models_{size}.json").read_text())["rows"]:
+            expected[(r["arch"], size)] = round(r["images_per_s"])
+    graphs = json.loads((folder / "bench_train_graphs.json").read_text())
+    expected[("resnet18", 32)] = round(graphs["config"]["n_images"] / min(graphs["epoch"]["ours_cuda-graphs"][1:]))
+    assert rows == expected

@@ -17,12 +17,14 @@ per-pixel-mean normaliser; SGD 0.1, momentum 0.9, weight decay 5e-4):
                 CIFAR shapes, random horizontal flip), pinned memory and worker processes on CUDA, uint8 to
                 the device, bf16 autocast on CUDA, channels-last, torch's default SGD, `loss.item()` per batch
                 (as the PyTorch tutorials do), then the same test-set evaluation as ours.
-  step   ours:  `TrainStep` (what `train` calls each batch) on batches already on the device.
+  step   ours:  `TrainStep` (what `train` calls each batch) on batches already on the device. On CUDA both run
+                the step from a CUDA graph (the profile's `cuda_graphs`); --variants eager times the epoch without.
          plain: the same forward/backward/SGD written out, torch's default SGD, cuDNN's default algorithms.
   mask overhead: the same measurements for the 0.1-Bottom defective ResNet-18, divided by the standard one's.
   --trace: where the time goes, from torch.profiler: one epoch of ours on --trace-images images and --steps steps
-         of ours alone; per phase the wall time, the device's busy time (sum of kernel times; CPU: op self time)
-         and the ops that took most of it (a table printed and saved in the JSON).
+         of ours alone; per phase the wall time, the device's busy time (sum of the device-side events, kernels
+         and copies; CPU: op self time), the kernels that took most of it and the host's busiest ops (printed and
+         saved in the JSON).
 Goals on one H100 (printed on CUDA): a 50 000-image epoch <= 3 s with augmentation, ours >= 1.5x plain, mask
 overhead <= 1.03x. Not a test: timings depend on the machine and its load.
 """
@@ -184,7 +186,11 @@ def _self_device_us(event) -> float:
 
 
 def traced(fn, device, rows: int = 12) -> dict:
-    "Run `fn` under torch.profiler: wall seconds, busy seconds of the device (CPU: ops' self time), and the top ops."
+    """Run `fn` under torch.profiler: wall seconds, busy seconds of the device and its top kernels, and the host's top ops.
+
+    On CUDA the busy time is the sum of the device-side events (kernels, copies) alone: an aten op's "self device
+    time" counts the kernels it launched, which appear again as events of their own. On the CPU it is the ops' self time."""
+    from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile
 
     on_cuda = device.type == "cuda"
@@ -196,19 +202,30 @@ def traced(fn, device, rows: int = 12) -> dict:
         sync(device)
     wall = time.perf_counter() - started
     events = prof.key_averages()
-    busy_of = _self_device_us if on_cuda else (lambda e: float(e.self_cpu_time_total))
-    total = sum(busy_of(e) for e in events)
-    top = sorted(events, key=busy_of, reverse=True)[:rows]
+    if on_cuda:
+        device_events = [e for e in events if e.device_type == DeviceType.CUDA]
+        busy_of = _self_device_us
+    else:
+        device_events, busy_of = list(events), (lambda e: float(e.self_cpu_time_total))
+    total = sum(busy_of(e) for e in device_events)
+    top = sorted(device_events, key=busy_of, reverse=True)[:rows]
+    host = sorted((e for e in events if e.device_type == DeviceType.CPU), key=lambda e: e.self_cpu_time_total, reverse=True)
     return dict(wall_seconds=wall, busy_seconds=total / 1e6, busy_fraction=total / 1e6 / wall if wall > 0 else float("nan"),
+                kernel_launches=int(sum(e.count for e in device_events)) if on_cuda else None,
                 top=[dict(op=e.key, calls=int(e.count), busy_ms=busy_of(e) / 1e3, cpu_ms=float(e.cpu_time_total) / 1e3,
-                          share_of_busy=busy_of(e) / total if total else float("nan")) for e in top])
+                          share_of_busy=busy_of(e) / total if total else float("nan")) for e in top],
+                host_top=[dict(op=e.key, calls=int(e.count), self_cpu_ms=float(e.self_cpu_time_total) / 1e3)
+                          for e in host[:rows // 2]])
 
 
 def print_trace(label: str, summary: dict):
+    launches = f", {summary['kernel_launches']} kernels" if summary.get("kernel_launches") else ""
     print(f"  {label}: wall {summary['wall_seconds']:.2f} s, device busy {summary['busy_seconds']:.2f} s "
-          f"({summary['busy_fraction']:.0%} of the wall time)")
+          f"({summary['busy_fraction']:.0%} of the wall time{launches})")
     for row in summary["top"]:
         print(f"    {row['busy_ms']:10.1f} ms  {row['share_of_busy']:6.1%}  {row['calls']:7d} calls  {row['op'][:70]}")
+    if summary.get("host_top"):
+        print("    host (self CPU time): " + ", ".join(f"{r['op'][:40]} {r['self_cpu_ms']:.0f} ms" for r in summary["host_top"]))
 
 
 def steady(seconds: list[float]) -> float:
@@ -243,7 +260,8 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=None, help="DataLoader workers of the plain loop (default: min(8, cores) on CUDA, 0 on the CPU)")
     parser.add_argument("--variants", default=None,
                         help="comma-separated extra epoch timings of ours: no-fused (SGD without its fused kernel), compile "
-                             "(torch.compile), contiguous (no channels-last) (default: no-fused,compile on CUDA, none on the CPU)")
+                             "(torch.compile), contiguous (no channels-last), eager (the step without its CUDA graph) "
+                             "(default: eager,no-fused,compile on CUDA, none on the CPU)")
     parser.add_argument("--no-mask", action="store_true", help="skip the 0.1-Bottom (mask overhead) timings")
     parser.add_argument("--no-step", action="store_true", help="skip the step-alone timings")
     parser.add_argument("--adv-steps", default="", help="comma-separated PGD steps of adversarial-training epochs to time (e.g. 1,7)")
@@ -259,7 +277,7 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     defaults = dict(n_images=50000 if on_cuda else 512, n_test=1000 if on_cuda else 128, width=1.0 if on_cuda else 0.25,
                     steps=100 if on_cuda else 2, warmup_steps=20 if on_cuda else 1, repeats=3 if on_cuda else 1,
-                    workers=min(8, os.cpu_count() or 1) if on_cuda else 0, variants="no-fused,compile" if on_cuda else "",
+                    workers=min(8, os.cpu_count() or 1) if on_cuda else 0, variants="eager,no-fused,compile" if on_cuda else "",
                     trace_images=10000 if on_cuda else 256)
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -267,9 +285,9 @@ def main(argv=None):
     if args.epochs < 1 or args.n_images < args.batch_size:
         parser.error(f"need --epochs >= 1 and --n-images >= --batch-size, got {args.epochs} and {args.n_images}")
     variants = [v for v in args.variants.split(",") if v]
-    unknown = sorted(set(variants) - {"no-fused", "compile", "contiguous"})
+    unknown = sorted(set(variants) - {"no-fused", "compile", "contiguous", "eager"})
     if unknown:
-        parser.error(f"unknown variant(s) {', '.join(unknown)}; known: no-fused, compile, contiguous")
+        parser.error(f"unknown variant(s) {', '.join(unknown)}; known: no-fused, compile, contiguous, eager")
     os.environ.setdefault("DEFECTIVE_CNN_QUIET", "1")
 
     data = synthetic_data(args.dataset, args.n_images, args.n_test)
@@ -361,7 +379,8 @@ def main(argv=None):
             print(f"goal {name}: {'met' if met else 'MISSED'} ({value})")
 
     # last, as the slowest to start (compilation): what else might help, kept in the package only if it does
-    overrides = {"no-fused": dict(fused_optimizer=False), "compile": dict(compile=True), "contiguous": dict(channels_last=False)}
+    overrides = {"no-fused": dict(fused_optimizer=False), "compile": dict(compile=True), "contiguous": dict(channels_last=False),
+                 "eager": dict(cuda_graphs=False)}
     if variants:
         print("variants of ours (whole epoch):")
     for variant in variants:

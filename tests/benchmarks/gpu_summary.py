@@ -55,6 +55,18 @@ def main(folder) -> None:
             top = ", ".join(f"{row['op']} {row['share_of_busy']:.0%}" for row in trace["top"][:5])
             print(f"trace {phase}: wall {trace['wall_seconds']:.2f} s, device busy {trace['busy_seconds']:.2f} s "
                   f"({trace['busy_fraction']:.0%}); busiest ops: {top}")
+    packing = load(folder, "bench_packing.json") if (folder / "bench_packing.json").exists() else None
+    if packing and "summary" in packing:  # bench_packing.py (gpu_scale.sh)
+        runs = ", ".join(f"{r['gpus_per_job']:g} GPU/job {r['seconds']:.1f} s" + (f" ({len(r['failed'])} failed)" if r["failed"] else "")
+                         for r in packing["runs"])
+        s = packing["summary"]
+        print(f"packing {packing['config']['n_networks']} {packing['config']['profile']}-profile networks: {runs}: "
+              f"{s['speedup']:.2f}x; identical weights in {s['same_weights']} of {s['compared']}")
+    for path in sorted(folder.glob("bench_models_*.json")):  # bench_models.py (gpu_scale.sh): step-only throughput
+        models = json.loads(path.read_text())
+        c = models["config"]
+        print(f"training step at {c['input_size']} px x{c['channels']}, width {c['width']:g}, batch {c['batch']}: " +
+              ", ".join(f"{r['arch']} {r['images_per_s']:.0f}" for r in models["rows"]) + " images/s")
     if check:
         for name, result in check["checks"].items():
             if name != "all":
