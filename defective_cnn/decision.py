@@ -14,7 +14,7 @@ import torch
 from .attacks import boundary, check_images, check_labels, hop_skip_jump
 from .evaluate import correct_by_all
 from .paper import paper_table
-from .settings import BASELINE_ROWS, keep_probs, tested_config
+from .settings import keep_probs, tested_config
 from .zoo import TrainedModel, network_columns
 
 # %% auto #0

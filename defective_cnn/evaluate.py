@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import datetime
 import math
-import numbers
 import os
 import tempfile
 from dataclasses import dataclass, field

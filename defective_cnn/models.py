@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from defective_cnn.defective import (
-    MASK_MODES, SAMPLINGS, ConvBNMaskReLU, DefectiveMask, check_keep_prob, defect_summary, defective_masks,
+    MASK_MODES, SAMPLINGS, ConvBNMaskReLU, DefectiveMask, check_keep_prob, defective_masks,
 )
 
 # %% auto #0
@@ -385,7 +385,24 @@ class SEPreActBlock(nn.Module):
         return self.se(out) + shortcut
 
 
-class ResNet(nn.Module):
+class _PooledNet(nn.Module):
+    "A network that runs its blocks in order (`blocks`: block -> the submodules it runs), then global average pooling and one linear layer."
+
+    def _add_head(self, channels: int, num_classes: int):
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(channels, num_classes)
+
+    def run_blocks(self, x):
+        for names in self.blocks.values():
+            for name in names:
+                x = self.get_submodule(name)(x)
+        return x
+
+    def classify(self, x):
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+class ResNet(_PooledNet):
     "Stem (block 0), then one stage per block; global average pool and one linear layer."
 
     def __init__(self, block_type, stages, stem_channels: int, in_channels: int, num_classes: int, input_size: int,
@@ -401,14 +418,10 @@ class ResNet(nn.Module):
                 channels = units[-1].out_channels
             self.add_module(f"layer{block}", nn.Sequential(*units))
             self.blocks[block] = (f"layer{block}",)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(channels, num_classes)
+        self._add_head(channels, num_classes)
 
     def forward(self, x):
-        x = self.stem(x)
-        for block in range(1, len(self.blocks)):
-            x = getattr(self, f"layer{block}")(x)
-        return self.fc(torch.flatten(self.pool(x), 1))
+        return self.classify(self.run_blocks(x))
 
 # %% ../nbs/02_models.ipynb #aa24cc2b
 DENSENET_MASKED_CONVS = ("1x1", "3x3")  # whose normalised input a DenseNet masks: authors' files, Appendix C.3's text
@@ -438,7 +451,7 @@ class Transition(nn.Module):
         return self.pool(self.unit(x))
 
 
-class DenseNet(nn.Module):
+class DenseNet(_PooledNet):
     "DenseNet-BC (Appendix C.3): stem (block 0), dense blocks with transitions (blocks 1..4), BN-ReLU, pool, linear."
     # A transition halves the width of the standard network (compression 0.5), times its block's ×n.
 
@@ -471,22 +484,16 @@ class DenseNet(nn.Module):
             else:
                 self.norm = nn.BatchNorm2d(channels)
                 self.blocks[block] = (f"dense{block}", "norm")
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(channels, num_classes)
+        self._add_head(channels, num_classes)
 
     def forward(self, x):
-        x = self.stem(x)
-        for block in range(1, len(self.blocks)):
-            x = getattr(self, f"dense{block}")(x)
-            if block < len(self.blocks) - 1:
-                x = getattr(self, f"trans{block}")(x)
-        return self.fc(torch.flatten(self.pool(F.relu(self.norm(x))), 1))
+        return self.classify(F.relu(self.run_blocks(x)))
 
 
 VGG19_LAYERS = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
 
 
-class VGG(nn.Module):
+class VGG(_PooledNet):
     "VGG with BN and one linear layer (Appendix C.5); each convolution is its own block."
 
     def __init__(self, layers=VGG19_LAYERS, in_channels: int = 3, num_classes: int = 10, input_size: int = 32,
@@ -502,11 +509,10 @@ class VGG(nn.Module):
                 channels, block = out_channels, block + 1
         self.features = nn.Sequential(modules)
         self.blocks = {b: (f"features.conv{b}",) for b in range(block)}
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(channels, num_classes)
+        self._add_head(channels, num_classes)
 
-    def forward(self, x):
-        return self.fc(torch.flatten(self.pool(self.features(x)), 1))
+    def forward(self, x):  # not run_blocks: the pooling layers between the blocks are in `features` too
+        return self.classify(self.features(x))
 
 # %% ../nbs/02_models.ipynb #eb9faa0d
 def _resnet(block_type, stages, stem_channels=64):

@@ -15,7 +15,7 @@ import pandas as pd
 import seaborn as sns
 
 from .data import load_dataset
-from .paper import paper_table, with_paper_values
+from .paper import with_paper_values
 from .records import atomic_write_bytes, default_device, environment_record
 from .train import get_profile
 from .zoo import default_zoo_dir

@@ -13,7 +13,7 @@ import torch
 
 from .attacks import NOISE_SIGMAS, check_images, check_labels, check_steps, mifgsm
 from .evaluate import correct_by_all, generate_adversarial_set, noise_accuracy, predict
-from .settings import bottom_configs, paper_attacks
+from .settings import bottom_configs
 from .zoo import TrainedModel, network_columns
 
 # %% auto #0

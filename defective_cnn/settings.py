@@ -5,7 +5,6 @@
 # %% ../nbs/11_settings.ipynb #a8543fce
 from __future__ import annotations
 
-import numbers
 
 import torch
 

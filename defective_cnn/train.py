@@ -17,7 +17,6 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .attacks import pgd
 from .records import atomic_torch_save, atomic_write_csv, default_device, environment_record
 
 # %% auto #0

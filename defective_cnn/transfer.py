@@ -14,7 +14,7 @@ from .attacks import check_steps, cw_l2
 from .evaluate import predict, transfer_table
 from .models import Ensemble
 from .paper import TABLE_SPECS, keep_prob_tradeoff, paper_table, with_paper_values
-from .settings import PAPER_KEEP_PROBS, bottom_configs, keep_probs, paper_attacks, tested_config
+from .settings import PAPER_KEEP_PROBS, bottom_configs, paper_attacks, tested_config
 from .zoo import TrainedModel, model_config, network_columns
 
 # %% auto #0

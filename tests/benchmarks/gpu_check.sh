@@ -39,13 +39,7 @@ missing = [m for m in ("pandas", "matplotlib", "seaborn", "yaml", "papermill", "
 print("not importable (needed only by the section notebooks or downloads):", ", ".join(missing) or "none")
 PY
 
-step() {  # step NAME SECONDS COMMAND...: run it under a time limit, log to $OUT/NAME.log
-  local name=$1 limit=$2; shift 2
-  local t0=$(date +%s)
-  echo "== $name (limit ${limit} s)"
-  timeout --kill-after=10 "$limit" "$@" 2>&1 | tee "$OUT/$name.log"
-  echo "== $name: exit ${PIPESTATUS[0]} after $(( $(date +%s) - t0 )) s"
-}
+source tests/benchmarks/steps.sh
 step bench_cifar 255 python3 tests/benchmarks/bench_train.py "${tiny[@]}" --trace --json "$OUT/bench_cifar.json"
 step bench_fashion 75 python3 tests/benchmarks/bench_train.py --dataset fashion-mnist --n-images 60000 --no-mask --no-step \
   --variants "" --adv-steps 1,7 --adv-images 10000 "${tiny[@]}" --json "$OUT/bench_fashion.json"

@@ -41,13 +41,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 python3 -c "import torch, ray; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'ray', ray.__version__)" \
   || { echo "gpu_scale: torch or ray is missing" >&2; exit 1; }
 
-step() {  # step NAME SECONDS COMMAND...: run it under a time limit, log to $OUT/NAME.log
-  local name=$1 limit=$2; shift 2
-  local t0=$(date +%s)
-  echo "== $name (limit ${limit} s)"
-  timeout --kill-after=10 "$limit" "$@" 2>&1 | tee "$OUT/$name.log"
-  echo "== $name: exit ${PIPESTATUS[0]} after $(( $(date +%s) - t0 )) s"
-}
+source tests/benchmarks/steps.sh
 step bench_cifar 200 python3 tests/benchmarks/bench_train.py "${bench_args[@]}" --trace --json "$OUT/bench_cifar.json"
 step bench_packing 200 python3 tests/benchmarks/bench_packing.py "${packing_args[@]}" --json "$OUT/bench_packing.json"
 for size in "${sizes[@]}"; do  # at 224 px: the paper's image-folder architectures, fewer steps (slowest last)
