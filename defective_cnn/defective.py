@@ -130,7 +130,19 @@ class DefectiveMask(nn.Module):
             )
         if self.keep_prob == 1.0:
             return x
-        return x * self.mask.to(device=x.device, dtype=x.dtype)
+        return x * self._mask_for(x)
+
+    def _mask_for(self, x: torch.Tensor) -> torch.Tensor:
+        """The mask in `x`'s device, dtype and memory layout, made once and reused: no cast in every step, and under
+        channels-last activations a product of two tensors laid out alike. Loading, moving or rebuilding the mask remakes it."""
+        channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+        key = (x.device, x.dtype, channels_last, id(self.mask), self.mask.data_ptr(), self.mask._version)
+        if getattr(self, "_mask_key", None) != key:
+            with torch.inference_mode(False), torch.no_grad():  # usable later with autograd even if first made for inference
+                mask = self.mask.to(device=x.device, dtype=x.dtype)
+                self._mask_cache = mask[None].contiguous(memory_format=torch.channels_last) if channels_last else mask
+            self._mask_key = key
+        return self._mask_cache
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
         key = prefix + "mask"
