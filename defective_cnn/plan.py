@@ -204,6 +204,11 @@ THROUGHPUTS = [
     dict(device="H200", arch="resnet18", input_size=28, width=1.0, images_per_s=16950.0,
          measured="2026-11-26", how="the gpu profile's standard ResNet-18 on all of Fashion-MNIST: 60000 images per 3.54 s "
                               "epoch, test evaluation included (papermill_runs/transfer/gpu)"),
+    dict(device="H100", arch="resnet18", input_size=28, width=0.25, images_per_s=12300.0,
+         measured="2026-11-26", how="tests/benchmarks/bench_packing.py: eight cpu-profile networks (10000 images x 4 epochs "
+                              "each; start-up and evaluation included) trained through Ray four at a time (--gpus-per-job "
+                              "0.25) in 26.0 s; one at a time (--gpus-per-job 1) they took 54.8 s, so packing gave 2.11x "
+                              "(tests/benchmarks/h100/bench_packing.json)"),
     dict(device="H100", arch="resnet18", input_size=32, width=1.0, images_per_s=39281.0,
          measured="2026-11-26", how="tests/benchmarks/bench_train.py: train() epoch of 50000 synthetic CIFAR-shaped images with "
                               "augmentation, the step replayed from a CUDA graph (the default), batch 128, bf16 autocast, "
@@ -290,7 +295,7 @@ def format_plan(rows: list[dict], device: str = "H100") -> str:
     hours = sum(r["hours"] for r in to_do if r["hours"] is not None)
     lines.append(f"{len(rows)} networks: {len(rows) - len(to_do)} in the zoo, {len(to_do)} to train, "
                  f"{sum(r['to_do'] for r in to_do):,} image-epochs")
-    lines.append(f"on {device} ({DEVICES[device]}): {hours:.1f} hours for the {len(to_do) - sum(r['hours'] is None for r in to_do)} "
+    lines.append(f"on {device} ({DEVICES[device]}): {f'{hours:.1f} hours' if hours >= 1 else f'{hours * 60:.1f} minutes'} for the {len(to_do) - sum(r['hours'] is None for r in to_do)} "
                  f"networks with a measured throughput" + (f"; not measured ({sum(r['hours'] is None for r in to_do)} networks): "
                  + ", ".join(unmeasured) if unmeasured else ""))
     return "\n".join(lines)

@@ -10,6 +10,7 @@ import yaml
 
 from defective_cnn import plan
 from defective_cnn.cli import plan_jobs
+from defective_cnn.train import get_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = yaml.safe_load((ROOT / "papermill_runs" / "runs.yaml").read_text())
@@ -112,11 +113,18 @@ def test_ray_executor_without_ray_says_how_to_install(monkeypatch, tmp_path):
 def test_h100_throughputs_are_the_benchmark_records():
     "The plan's H100 figures are the ones the committed benchmark JSONs hold (no figure typed in by hand)."
     folder = Path(__file__).parent / "benchmarks" / "h100"
-    rows = {(r["arch"], r["input_size"]): r["images_per_s"] for r in plan.THROUGHPUTS if r["device"] == "H100"}
+    rows = {(r["arch"], r["input_size"], r["width"]): r["images_per_s"] for r in plan.THROUGHPUTS if r["device"] == "H100"}
     expected = {}
     for size in (32, 28, 224):
-        for r in json.loads((folder / f"bench_models_{size}.json").read_text())["rows"]:
-            expected[(r["arch"], size)] = round(r["images_per_s"])
-    graphs = json.loads((folder / "bench_train_graphs.json").read_text())
-    expected[("resnet18", 32)] = round(graphs["config"]["n_images"] / min(graphs["epoch"]["ours_cuda-graphs"][1:]))
+        models = json.loads((folder / f"bench_models_{size}.json").read_text())
+        for r in models["rows"]:
+            expected[(r["arch"], size, models["config"]["width"])] = round(r["images_per_s"])
+    graphs = json.loads((folder / "bench_train_graphs.json").read_text())  # the whole epoch, not the step alone
+    expected[("resnet18", 32, 1.0)] = round(graphs["config"]["n_images"] / min(graphs["epoch"]["ours_cuda-graphs"][1:]))
+    packing = json.loads((folder / "bench_packing.json").read_text())  # cpu-profile networks, four to a GPU
+    profile = get_profile(packing["config"]["profile"], packing["config"]["dataset"])
+    packed = packing["runs"][-1]
+    assert packed["gpus_per_job"] == 0.25
+    expected[("resnet18", 28, profile.width)] = round(packing["config"]["n_networks"] * profile.n_train * profile.epochs
+                                                      / packed["seconds"])
     assert rows == expected
