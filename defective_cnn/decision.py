@@ -5,13 +5,18 @@
 # %% ../nbs/14_decision.ipynb #a86e1654
 from __future__ import annotations
 
+import copy
 import math
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
-from .attacks import boundary, check_images, check_labels, hop_skip_jump
+from .attacks import DecisionResult, boundary, check_images, check_labels, check_steps, hop_skip_jump
 from .evaluate import correct_by_all
 from .paper import paper_table
 from .settings import keep_probs, tested_config
@@ -19,21 +24,25 @@ from .zoo import TrainedModel, network_columns
 
 # %% auto #0
 __all__ = ['decision_configs', 'paired_images', 'nearest_other_class', 'boundary_distances', 'hop_skip_jump_distances',
-           'step_study', 'converged_steps', 'paired_ratios', 'decision_results']
+           'StackedNetworks', 'step_study', 'converged_steps', 'paired_ratios', 'decision_results']
 
 # %% ../nbs/14_decision.ipynb #833748c6
-def decision_configs(rows=None, p: float = 0.1, *, dataset: str, profile: str, seed: int = 0, arch: str = "resnet18") -> dict:
-    "{Table 4 row label: config}; `rows` None: all five (the 'Defective CNN' is p-Bottom)."
+def decision_configs(rows=None, p: float = 0.1, *, dataset: str, profile: str, seed: int = 0, n_seeds: int = 1,
+                     arch: str = "resnet18") -> dict:
+    "{(Table 4 row label, model seed): config}, seeds seed + 1 ... seed + n_seeds per row; `rows` None: all five ('Defective CNN': p-Bottom)."
     allowed = list(paper_table(4).row_label)
     rows = allowed if rows is None else list(rows)
     if not rows:
         raise ValueError(f"rows must name at least one of Table 4's rows: {allowed}")
+    n_seeds = check_steps(n_seeds, "n_seeds")
     configs = {}
     for row in rows:
         if row not in allowed:
             raise ValueError(f"unknown Table 4 row {row!r}; allowed: {allowed}")
         label = f"{keep_probs(p, [0.1])[0]:g}-Bottom" if row == "Defective CNN" else row
-        configs[row] = tested_config(label, dataset=dataset, profile=profile, seed=seed, arch=arch)
+        for offset in range(n_seeds):
+            config = tested_config(label, dataset=dataset, profile=profile, seed=seed + offset, arch=arch)
+            configs[(row, config.seed)] = config
     return configs
 
 # %% ../nbs/14_decision.ipynb #7b553842
@@ -64,56 +73,170 @@ def nearest_other_class(images, labels) -> torch.Tensor:
     return images[distances.argmin(1)]
 
 # %% ../nbs/14_decision.ipynb #832af0e8
-def _long(name, steps, mse, success=None) -> pd.DataFrame:
+def _network(key, model) -> tuple[str, int]:
+    "(row label, model seed) of an entry of `models`: a (row label, seed) key, else the key and the zoo config's seed (0 for a bare module)."
+    if isinstance(key, tuple):
+        return key[0], int(key[1])
+    return key, model.config.seed if isinstance(model, TrainedModel) else 0
+
+
+def _long(key, steps, mse, success=None) -> pd.DataFrame:
     mse = mse.detach().double().cpu()
     if success is not None:
         mse = torch.where(success.cpu(), mse, torch.full_like(mse, math.inf))
-    return pd.DataFrame(dict(row_label=name, image=range(len(mse)), steps=steps, mse=mse.numpy()))
+    return pd.DataFrame(dict(row_label=key[0], model_seed=key[1], image=range(len(mse)), steps=steps, mse=mse.numpy()))
+
+
+def _device_of(module, default: torch.device) -> torch.device:
+    tensor = next(iter([*module.parameters(), *module.buffers()]), None)
+    return default if tensor is None else tensor.device
+
+
+def _attack_one(attack, module, images, labels, starting_points, threads, settings):
+    "One network's attack on its device (in this process or a worker): (result with tensors on the CPU, seconds)."
+    if threads:
+        torch.set_num_threads(threads)
+    device = settings.pop("device")
+    module, images, labels, starts = (t.to(device) for t in (module, images, labels, starting_points))
+    started = time.time()
+    result = attack(module, images, labels, starting_points=starts, **settings)
+    for field in ("adversarials", "success", "mse", "mse_by_step"):
+        if isinstance(getattr(result, field, None), torch.Tensor):
+            setattr(result, field, getattr(result, field).cpu())
+    return result, time.time() - started
+
+
+def _attack_all(attack, models: dict, images, labels, starting_points, workers: int, **settings) -> dict:
+    "{(row label, model seed): (result, seconds)}, networks attacked one after another or by `workers` spawned processes."
+    workers = check_steps(workers, "workers")
+    networks = {_network(key, m): m.model if isinstance(m, TrainedModel) else m for key, m in models.items()}
+    if workers == 1 or len(networks) == 1:
+        return {key: _attack_one(attack, module, images, labels, starting_points, None, dict(settings, device=_device_of(module, images.device)))
+                for key, module in networks.items()}
+    devices = {key: _device_of(module, images.device) for key, module in networks.items()}
+    threads = max(1, torch.get_num_threads() // workers) if all(d.type == "cpu" for d in devices.values()) else 1
+    cpu = [t.detach().cpu() for t in (images, labels, starting_points)]
+    with ProcessPoolExecutor(max_workers=min(workers, len(networks)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {key: pool.submit(_attack_one, attack, copy.deepcopy(module).cpu(), *cpu, threads, dict(settings, device=devices[key]))
+                   for key, module in networks.items()}
+        return {key: future.result() for key, future in futures.items()}
 
 
 def boundary_distances(models: dict, images, labels, starting_points, steps: int, record_steps=None, seed: int = 0,
-                       log=print, **boundary_settings) -> pd.DataFrame:
-    "Long table (row_label, image, steps, mse) of ‖P‖²/N per image after each of `record_steps` (and `steps`); inf: no adversarial."
+                       log=print, workers: int = 1, stack_networks: bool = False, **boundary_settings) -> pd.DataFrame:
+    """Long table (row_label, model_seed, image, steps, mse) of ‖P‖²/N per image after each of `record_steps` (and `steps`);
+    inf: no adversarial. `models`: {(row label, model seed) or row label: network}; `workers` processes attack networks at once;
+    `stack_networks`: all of them in one Foolbox run (`StackedNetworks`, for a GPU)."""
     record_steps = sorted({*(record_steps or ()), steps})
     frames = []
-    for name, model in _modules(models).items():
-        started = pd.Timestamp.now()
-        result = boundary(model, images, labels, steps=steps, seed=seed, starting_points=starting_points,
-                          record_steps=record_steps, **boundary_settings)
-        frames += [_long(name, s, result.mse_by_step[k]) for k, s in enumerate(result.record_steps)]
-        log(f"Boundary {name}: {steps} steps on {len(images)} images in {(pd.Timestamp.now() - started).total_seconds() / 60:.1f} min, "
+    settings = dict(steps=steps, seed=seed, record_steps=record_steps, **boundary_settings)
+    if stack_networks:
+        results = _stacked_boundary(models, images, labels, starting_points, **settings)
+    else:
+        results = _attack_all(boundary, models, images, labels, starting_points, workers, **settings)
+    together = f" (all {len(results)} networks in one run)" if stack_networks else ""
+    for key, (result, seconds) in results.items():
+        frames += [_long(key, s, result.mse_by_step[k]) for k, s in enumerate(result.record_steps)]
+        log(f"Boundary {key[0]} (seed {key[1]}): {steps} steps on {len(images)} images in {seconds / 60:.1f} min{together}, "
             f"median ‖P‖²/N {result.mse_by_step[-1].median().item():.3g}")
     return pd.concat(frames, ignore_index=True)
 
 
 def hop_skip_jump_distances(models: dict, images, labels, starting_points, steps: int = 64, seed: int = 0, log=print,
-                            **settings) -> pd.DataFrame:
-    "Long table (row_label, image, steps, mse) of HopSkipJump's ‖P‖²/N per image; inf: no adversarial."
+                            workers: int = 1, **settings) -> pd.DataFrame:
+    "Long table (row_label, model_seed, image, steps, mse) of HopSkipJump's ‖P‖²/N per image; inf: no adversarial."
     frames = []
-    for name, model in _modules(models).items():
-        started = pd.Timestamp.now()
-        result = hop_skip_jump(model, images, labels, steps=steps, seed=seed, starting_points=starting_points, **settings)
-        frames.append(_long(name, steps, result.mse, result.success))
-        log(f"HopSkipJump {name}: {steps} steps on {len(images)} images in {(pd.Timestamp.now() - started).total_seconds() / 60:.1f} min, "
+    results = _attack_all(hop_skip_jump, models, images, labels, starting_points, workers, steps=steps, seed=seed, **settings)
+    for key, (result, seconds) in results.items():
+        frames.append(_long(key, steps, result.mse, result.success))
+        log(f"HopSkipJump {key[0]} (seed {key[1]}): {steps} steps on {len(images)} images in {seconds / 60:.1f} min, "
             f"median ‖P‖²/N {result.mse.median().item():.3g}")
     return pd.concat(frames, ignore_index=True)
 
+# %% ../nbs/14_decision.ipynb #d109fad5
+class StackedNetworks(nn.Module):
+    "K networks side by side: network k classifies the k-th of K equal blocks of the input; on CUDA, replayed from a CUDA graph."
+
+    def __init__(self, networks, cuda_graph: bool = True):
+        super().__init__()
+        self.networks = nn.ModuleList(networks)
+        if not len(self.networks):
+            raise ValueError("StackedNetworks needs at least one network")
+        self.cuda_graph, self._graphs = cuda_graph, {}
+
+    def _eager(self, x):
+        return torch.cat([network(block) for network, block in zip(self.networks, x.chunk(len(self.networks)))])
+
+    def _capture(self, x):
+        "Three eager warm-up calls on a side stream, then one captured call: (static input, static output, graph)."
+        static_input = x.detach().clone()
+        side = torch.cuda.Stream(device=x.device)
+        side.wait_stream(torch.cuda.current_stream(x.device))
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                self._eager(static_input)
+        torch.cuda.current_stream(x.device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            static_output = self._eager(static_input)
+        return static_input, static_output, graph
+
+    def forward(self, x):
+        if len(x) % len(self.networks):
+            raise ValueError(f"the batch of {len(x)} does not split into {len(self.networks)} equal blocks, one per network")
+        if not (self.cuda_graph and x.is_cuda) or (torch.is_grad_enabled() and x.requires_grad) or self.training:
+            return self._eager(x)
+        with torch.no_grad():
+            key = (tuple(x.shape), x.dtype, x.device)
+            if key not in self._graphs:
+                self._graphs[key] = self._capture(x)
+            static_input, static_output, graph = self._graphs[key]
+            static_input.copy_(x)
+            graph.replay()
+            return static_output.clone()
+
+
+def _stacked_boundary(models: dict, images, labels, starting_points, **settings) -> dict:
+    "{(row label, model seed): (result, seconds of the whole run)}: every network attacked in one Boundary run over `StackedNetworks`."
+    networks = {_network(key, m): m.model if isinstance(m, TrainedModel) else m for key, m in models.items()}
+    devices = {_device_of(module, images.device) for module in networks.values()}
+    if len(devices) > 1:
+        raise ValueError(f"stacked networks must share one device, got {sorted(map(str, devices))}")
+    device, k, n = devices.pop(), len(networks), len(images)
+    repeat = lambda t: t.detach().to(device).repeat(k, *[1] * (t.dim() - 1))
+    started = time.time()
+    result = boundary(StackedNetworks(list(networks.values())).eval(), repeat(images), repeat(labels),
+                      starting_points=repeat(starting_points), **settings)
+    seconds = time.time() - started
+    blocks = lambda t: None if t is None else t.cpu().unflatten(-1 if t.dim() == 2 else 0, (k, n))
+    by_step, mse, success, adversarials = (blocks(t) for t in (result.mse_by_step, result.mse, result.success, result.adversarials))
+    return {key: (DecisionResult(adversarials[j], success[j], mse[j], result.record_steps, None if by_step is None else by_step[:, j]),
+                  seconds) for j, key in enumerate(networks)}
+
 # %% ../nbs/14_decision.ipynb #efbef03e
+def _with_seed(distances: pd.DataFrame) -> pd.DataFrame:
+    return distances if "model_seed" in distances else distances.assign(model_seed=0)
+
+
 def step_study(distances: pd.DataFrame) -> pd.DataFrame:
-    "S(M) (median ‖P‖²/N) per network and budget, with its relative change since the previous budget."
-    study = distances.groupby(["row_label", "steps"], sort=False).mse.median().rename("score").reset_index()
-    study = study.sort_values(["row_label", "steps"], kind="stable")
-    study["previous_steps"] = study.groupby("row_label").steps.shift()
-    study["change"] = study.score / study.groupby("row_label").score.shift() - 1
+    "S(M) (median ‖P‖²/N) per network (row label, model seed) and budget, with its relative change since the previous budget."
+    network = ["row_label", "model_seed"]
+    distances = _with_seed(distances)
+    study = distances.groupby([*network, "steps"], sort=False).mse.median().rename("score").reset_index()
+    study = study.sort_values([*network, "steps"], kind="stable")
+    study["previous_steps"] = study.groupby(network).steps.shift()
+    study["change"] = study.score / study.groupby(network).score.shift() - 1
     order = {name: k for k, name in enumerate(distances.row_label.unique())}
-    return study.sort_values(["row_label", "steps"], key=lambda c: c.map(order) if c.name == "row_label" else c).reset_index(drop=True)
+    return study.sort_values([*network, "steps"], key=lambda c: c.map(order) if c.name == "row_label" else c).reset_index(drop=True)
 
 
 def converged_steps(study: pd.DataFrame, tolerance: float = 0.1) -> int | None:
     """Smallest budget from which every doubling of the steps, up to the largest budget, changed every network's S(M) by under
     `tolerance`; None while the last doubling still moves a median (a plateau before Foolbox's step adaptation is not convergence)."""
+    study = _with_seed(study)
+    n_networks = study.groupby(["row_label", "model_seed"]).ngroups
     doubled = study[study.previous_steps * 2 == study.steps]
-    settled = doubled.groupby("steps").change.apply(lambda c: bool((c.abs() < tolerance).all()) and len(c) == study.row_label.nunique())
+    settled = doubled.groupby("steps").change.apply(lambda c: bool((c.abs() < tolerance).all()) and len(c) == n_networks)
     if settled.empty or not settled.iloc[-1] or settled.index[-1] != study.steps.max():
         return None
     unsettled = settled[~settled]
@@ -122,32 +245,45 @@ def converged_steps(study: pd.DataFrame, tolerance: float = 0.1) -> int | None:
 # %% ../nbs/14_decision.ipynb #4f371cce
 def paired_ratios(distances: pd.DataFrame, reference: str = "Standard CNN", steps: int | None = None, n_boot: int = 2000,
                   level: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    "Per network at `steps` (None: the largest): S(M), n_failed and S(M)/S(reference) with a paired bootstrap interval."
+    """Per row at `steps` (None: the largest): S(M) (mean over seeds of each network's median, with min and max), n_failed and
+    S(M)/S(reference) with a paired bootstrap interval over images and the range of same-seed ratios."""
+    distances = _with_seed(distances)
     steps = int(distances.steps.max()) if steps is None else steps
-    table = distances[distances.steps == steps].pivot_table(index="image", columns="row_label", values="mse", sort=False)
+    table = distances[distances.steps == steps].pivot_table(index="image", columns=["row_label", "model_seed"], values="mse", sort=False)
     if table.empty:
         raise ValueError(f"no distances at steps={steps}; budgets: {sorted(distances.steps.unique())}")
-    if reference not in table:
-        raise ValueError(f"reference {reference!r} is not among the networks {list(table.columns)}")
+    rows = list(dict.fromkeys(table.columns.get_level_values("row_label")))
+    if reference not in rows:
+        raise ValueError(f"reference {reference!r} is not among the networks {rows}")
     values = table.to_numpy()
+    of_row = [np.flatnonzero(table.columns.get_level_values("row_label") == row) for row in rows]
     draws = np.random.default_rng(seed).integers(0, len(values), size=(n_boot, len(values)))
     medians = np.median(values[draws], axis=1)  # (n_boot, networks)
+    row_means = np.stack([medians[:, k].mean(axis=1) for k in of_row], axis=1)  # (n_boot, rows)
+    ref = rows.index(reference)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratios = medians / medians[:, [list(table.columns).index(reference)]]
+        ratios = row_means / row_means[:, [ref]]
     low, high = np.nanquantile(ratios, [(1 - level) / 2, (1 + level) / 2], axis=0)
-    score = np.median(values, axis=0)
-    return pd.DataFrame(dict(row_label=table.columns, steps=steps, n_images=len(values), n_failed=np.isinf(values).sum(0),
-                             score=score, ratio_to_reference=score / score[list(table.columns).index(reference)],
-                             ratio_low=low, ratio_high=high, reference=reference))
+    network_scores = pd.Series(np.median(values, axis=0), index=table.columns)
+    score = np.array([network_scores[row].mean() for row in rows])
+    same_seed = [(network_scores[row] / network_scores[reference]).dropna() for row in rows]
+    return pd.DataFrame(dict(row_label=rows, steps=steps, n_images=len(values), n_seeds=[len(k) for k in of_row],
+                             n_failed=[int(np.isinf(values[:, k]).sum()) for k in of_row], score=score,
+                             score_min=[network_scores[row].min() for row in rows], score_max=[network_scores[row].max() for row in rows],
+                             ratio_to_reference=score / score[ref], ratio_low=low, ratio_high=high,
+                             ratio_seed_min=[r.min() for r in same_seed], ratio_seed_max=[r.max() for r in same_seed], reference=reference))
 
 # %% ../nbs/14_decision.ipynb #4e86cca5
 def decision_results(models: dict, distances: pd.DataFrame, steps: int | None = None, **ratio_settings) -> pd.DataFrame:
     "Table 4 at `steps` (None: the largest): S(M), ratio to the standard network with a bootstrap interval, the paper's beside."
     frame = paired_ratios(distances, steps=steps, **ratio_settings)
-    meta = pd.DataFrame([dict(row_label=k, **{c if c != "seed" else "model_seed": v for c, v in network_columns(m.config).items()},
-                              test_acc=m.test_acc) for k, m in models.items() if isinstance(m, TrainedModel)])
-    if len(meta):
-        frame = frame.merge(meta, on="row_label", how="left")
+    trained = [(_network(k, m)[0], m) for k, m in models.items() if isinstance(m, TrainedModel)]
+    if trained:
+        meta = pd.DataFrame([dict(row_label=row, **{c: v for c, v in network_columns(m.config).items() if c != "seed"},
+                                  test_acc=m.test_acc) for row, m in trained])
+        accuracy = meta.groupby("row_label", sort=False).test_acc.agg(test_acc="mean", test_acc_min="min", test_acc_max="max")
+        frame = frame.merge(meta.drop(columns="test_acc").drop_duplicates("row_label").join(accuracy, on="row_label"),
+                            on="row_label", how="left")
     paper = paper_table(4)[["row_label", "value"]].rename(columns={"value": "value_paper"})
     frame = frame.merge(paper, on="row_label", how="left")
     frame["ratio_paper"] = frame.value_paper / paper.set_index("row_label").value_paper["Standard CNN"]

@@ -16,8 +16,8 @@ import torch
 from .decision import decision_configs
 from .robustness import table10_configs
 from .settings import SETTINGS, bottom_configs, keep_probs, section_settings, tested_config
-from .transfer import (TABLE2_KEEP_PROB, ablation_configs, graybox_configs, keep_prob_configs, table2_configs,
-                                    table3_configs, table6_configs)
+from .transfer import (TABLE2_KEEP_PROB, ablation_configs, graybox_configs, grid_configs, keep_prob_configs,
+                                    table2_configs, table6_configs)
 from .zoo import ModelConfig, default_zoo_dir, get_model, is_stored, model_config, network_columns
 
 # %% auto #0
@@ -39,18 +39,21 @@ def _check_tables(tables, allowed):
         raise ValueError(f"tables must be chosen from {sorted(allowed)}, got {unknown}")
 
 
-def _transfer(profile="cpu", p=None, table3_keep_probs=None, tables=(3, 2), dataset=None, sources=None, target_archs=None,
-              table2_arch=None, seed=0):
-    s = section_settings("transfer", profile, dataset=dataset, sources=sources, target_archs=target_archs,
-                         table3_keep_probs=table3_keep_probs, table2_arch=table2_arch)
-    _check_tables(tables, (2, 3))
-    common, configs = dict(dataset=s["dataset"], profile=profile, seed=seed), {}
-    if 3 in tables:
-        keep3 = keep_probs(p, s["table3_keep_probs"], "table3_keep_probs" if p is None else "p")
-        sources3, targets3 = table3_configs(s["sources"], s["target_archs"], keep3, **common)
-        configs.update(_prefixed("table 3 | source ", sources3), **_prefixed("table 3 | ", targets3))
+def _transfer(profile="cpu", p=None, table3_keep_probs=None, tables=None, dataset=None, sources=None, target_archs=None,
+              table2_arch=None, table7_dataset=None, table7_sources=None, seed=0):
+    s = section_settings("transfer", profile, tables=tables, dataset=dataset, sources=sources, target_archs=target_archs,
+                         table3_keep_probs=table3_keep_probs, table2_arch=table2_arch, table7_dataset=table7_dataset,
+                         table7_sources=table7_sources)
+    tables = s["tables"]
+    _check_tables(tables, (2, 3, 7))
+    configs = {}
+    for number in (3, 7):  # the source x target grids
+        if number in tables:
+            grid_sources, grid_targets = grid_configs(number, s, p, profile=profile, seed=seed)
+            configs.update(_prefixed(f"table {number} | source ", grid_sources), **_prefixed(f"table {number} | ", grid_targets))
     if 2 in tables:
-        sources2, targets2 = table2_configs(s["table2_arch"], keep_probs(p, [TABLE2_KEEP_PROB])[0], **common)
+        sources2, targets2 = table2_configs(s["table2_arch"], keep_probs(p, [TABLE2_KEEP_PROB])[0], dataset=s["dataset"], profile=profile,
+                                            seed=seed)
         configs.update(_prefixed("table 2 | source ", sources2), **_prefixed("table 2 | ", targets2))
     return configs
 
@@ -60,13 +63,6 @@ def _ensemble(profile="cpu", p=None, dataset=None, ensemble_archs=None, target_a
     members, targets = table6_configs(s["ensemble_archs"], s["target_archs"], keep_probs(p, PAPER_TABLE3_KEEP_PROBS),
                                       dataset=s["dataset"], profile=profile, seed=seed)
     return {**_prefixed("member ", members), **targets}
-
-
-def _mnist(profile="cpu", p=None, dataset=None, sources=None, target_archs=None, seed=0):
-    s = section_settings("mnist", profile, dataset=dataset, sources=sources, target_archs=target_archs)
-    sources_, targets = table3_configs(s["sources"], s["target_archs"], keep_probs(p, PAPER_TABLE3_KEEP_PROBS),
-                                       dataset=s["dataset"], profile=profile, seed=seed)
-    return {**_prefixed("source ", sources_), **targets}
 
 
 def _graybox(profile="cpu", p=None, tables=(8, 9), dataset=None, arch=None, table9_archs=None, seed=0):
@@ -102,9 +98,9 @@ def _keep_prob(profile="cpu", p=None, source=None, dataset=None, n_seeds=None, s
     return {**_prefixed("source ", sources), **targets}
 
 
-def _decision(profile="cpu", p=None, rows=None, dataset=None, seed=0):
-    s = section_settings("decision", profile, dataset=dataset, p=p)
-    return decision_configs(rows, s["p"], dataset=s["dataset"], profile=profile, seed=seed)
+def _decision(profile="cpu", p=None, rows=None, dataset=None, n_seeds=None, seed=0):
+    s = section_settings("decision", profile, dataset=dataset, p=p, rows=rows, n_seeds=n_seeds)
+    return decision_configs(s["rows"], s["p"], dataset=s["dataset"], profile=profile, seed=seed, n_seeds=s["n_seeds"])
 
 
 def _ablation(profile="cpu", source=None, rows=None, dataset=None, ensemble_size=None, seed=0):
@@ -128,19 +124,19 @@ def _training_curves(profile="cpu", ensure=None, datasets=None, seed=0):
             for dataset in s["datasets"] for label in s["ensure"]}
 
 
-_ALWAYS_IGNORED = ("output_dir", "run_name")
+_ALWAYS_IGNORED = ("output_dir", "run_name", "requires")  # requires: the runner's (runs.yaml)
 # section -> (function of the parameters that decide its networks, parameters that only change the evaluation)
 SECTION_PLANS = {
-    "transfer": (_transfer, ("n_eval", "table2_n_eval")),
+    "transfer": (_transfer, ("n_eval", "table2_n_eval", "table7_n_eval")),
     "ensemble": (_ensemble, ("n_eval",)),
-    "mnist": (_mnist, ("n_eval",)),
     "graybox": (_graybox, ("n_eval",)),
     "whitebox": (_whitebox, ("n_eval",)),
     "shuffle": (_shuffle, ("data_root", "grids", "n_eval", "min_confidence")),
     "stylized": (_stylized, ("data_root", "stylized_root", "method", "n_eval", "min_confidence")),
     "noise": (_noise, ("sigmas", "n_eval", "noise_seeds")),
     "keep_prob": (_keep_prob, ("n_eval",)),
-    "decision": (_decision, ("n_eval", "n_candidates", "steps", "record_steps", "hsj_steps", "hsj_gradient_evals")),
+    "decision": (_decision, ("n_eval", "n_candidates", "steps", "record_steps", "hsj_steps", "hsj_gradient_evals", "workers",
+                                "stack_networks")),
     "ablation": (_ablation, ("attacks", "n_eval", "cw_n_eval", "cw_settings", "cw_study_steps")),
     "adversarial_examples": (_adversarial_examples, ("eps", "n_images")),
     "training_curves": (_training_curves, ("archs", "defects")),

@@ -119,9 +119,12 @@ def draw_tradeoff(ax, frame: pd.DataFrame, color, marker: str = "o", title: str 
 
 # %% ../nbs/16_reports.ipynb #5138065c
 def draw_ratios(table: pd.DataFrame, title: str = "", path=None, xlabel: str = "S(M) / S(standard CNN)   (larger: harder to attack)"):
-    "Points ratio_to_reference with [ratio_low, ratio_high] bars per row_label, the paper's ratio_paper as diamonds; log x."
+    """Points ratio_to_reference with [ratio_low, ratio_high] bars per row_label, the paper's ratio_paper as diamonds; log x.
+    With columns ratio_seed_min and ratio_seed_max (several training seeds), their range as a grey band behind each point."""
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(table) + 1.8))
     rows = list(table.row_label)
+    if {"ratio_seed_min", "ratio_seed_max"} <= set(table) and (table.get("n_seeds", pd.Series([2])) > 1).any():
+        ax.hlines(rows, table.ratio_seed_min, table.ratio_seed_max, color="0.6", lw=7, alpha=0.45, label="same-seed ratios (range)")
     below = (table.ratio_to_reference - table.ratio_low).clip(lower=0)
     above = (table.ratio_high - table.ratio_to_reference).clip(lower=0)
     ax.errorbar(table.ratio_to_reference, rows, xerr=[below, above], fmt="o", color="C0", capsize=3, label="ours (95 % interval)")

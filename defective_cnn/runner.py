@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['RUN_ENVIRONMENT', 'find_repo_root', 'section_notebooks', 'packaged_notebooks', 'Locations', 'locate',
+__all__ = ['RUN_ENVIRONMENT', 'REQUIREMENTS', 'find_repo_root', 'section_notebooks', 'packaged_notebooks', 'Locations', 'locate',
            'parse_parameter', 'declared_parameters', 'check_parameters', 'load_runs', 'run_name', 'notebook_hash',
            'package_hash', 'is_up_to_date', 'clock', 'cell_title', 'Talker', 'paper_partner', 'table_columns',
            'format_table', 'run_files', 'committed_runs', 'shown_path', 'describe_run', 'RunResult', 'run_section',
@@ -419,13 +419,20 @@ class RunResult:
     "What happened to one run."
     section: str
     run: str
-    status: str  # 'ok', 'skipped' (up to date) or 'failed'
+    status: str  # 'ok', 'skipped' (up to date), 'unavailable' (needs a device this machine lacks) or 'failed'
     output: Path
     seconds: float = 0.0
     error: str = ""
 
 
 RUN_ENVIRONMENT = {"DEFECTIVE_CNN_QUIET": "1", "DEFECTIVE_CNN_PROGRESS": "lines"}  # what the runner sets for its kernels
+REQUIREMENTS = {"cuda": "a CUDA device"}  # what a named run may require (`requires:` in runs.yaml)
+
+
+def _available(requirement: str) -> bool:
+    import torch
+
+    return torch.cuda.is_available() if requirement == "cuda" else True
 
 
 @contextmanager
@@ -465,6 +472,9 @@ def run_section(
         raise ValueError(f"unknown section {section!r}; sections in {nbs_dir}: {', '.join(notebooks) or 'none'}")
     notebook = notebooks[section]
     parameters = dict(parameters or {})
+    requires = parameters.pop("requires", None)
+    if requires is not None and requires not in REQUIREMENTS:
+        raise ValueError(f"requires must be one of {', '.join(REQUIREMENTS)}, got {requires!r}")
     check_parameters(notebook, parameters)
     run = run or run_name(parameters)
     folder = out_dir / section
@@ -474,6 +484,10 @@ def run_section(
             f"--force (force=True) runs it again. Its results:")
         log(describe_run(out_dir, section, run, max_rows))
         return RunResult(section, run, "skipped", output)
+    if requires is not None and not _available(requires):
+        log(f"{section}/{run}: not run — it requires {REQUIREMENTS[requires]} (requires: {requires}) and this machine has none"
+            + ("; its committed results are from another notebook, package or parameters" if output.exists() else ""))
+        return RunResult(section, run, "unavailable", output)
     folder.mkdir(parents=True, exist_ok=True)
     running = folder / f".{run}.running.ipynb"
     injected = dict(parameters, output_dir=str(folder.resolve()), run_name=run)
@@ -520,6 +534,8 @@ def run_many(jobs, nbs_dir=None, out_dir=None, force=False, log=print, max_rows:
             log(f"{section}/{run}: failed before running — {e}")
             results.append(RunResult(section, run or "?", "failed", Path(), 0.0, str(e)))
     failed = [f"{r.section}/{r.run}" for r in results if r.status == "failed"]
+    unavailable = [f"{r.section}/{r.run}" for r in results if r.status == "unavailable"]
     log(f"{len(results)} run(s): {sum(r.status == 'ok' for r in results)} ok, "
-        f"{sum(r.status == 'skipped' for r in results)} up to date, {len(failed)} failed" + (f": {', '.join(failed)}" if failed else ""))
+        f"{sum(r.status == 'skipped' for r in results)} up to date, {len(failed)} failed" + (f": {', '.join(failed)}" if failed else "")
+        + (f", {len(unavailable)} not run for want of a device: {', '.join(unavailable)}" if unavailable else ""))
     return results

@@ -26,31 +26,31 @@ _FMNIST = "fashion-mnist"
 _ALL5 = list(ARCHS)
 
 SETTINGS = {
-    # Tables 2 and 3 (Section 4.1): PGD/FGSM transferred from standard sources. cpu is the README's main job and must
-    # finish in about 15 minutes from an empty zoo: one source and one p (the paper's strongest, 0.3) in Table 3;
-    # the committed run `cpu_wide` widens it to the paper's two p and a VGG-19 source.
+    # Tables 2, 3 and 7 (Section 4.1, Appendix A.2): PGD/FGSM transferred from standard sources; Table 7 is Table 3's grid
+    # on MNIST (table7_*: its sources, data and images; its targets are target_archs). cpu is the README's main job and
+    # must finish in about 15 minutes from an empty zoo: Tables 3 and 2 only, one source and one p (the paper's
+    # strongest, 0.3) in Table 3; the committed runs `cpu_wide` (the paper's two p and a VGG-19 source) and `mnist`
+    # (Table 7) widen it.
     "transfer": {
-        "smoke": dict(dataset=_FMNIST, sources=["resnet18"], target_archs=["resnet18"], table3_keep_probs=[0.5, 0.3], n_eval=48,
-                      table2_arch="resnet18", table2_n_eval=48),
-        "cpu": dict(dataset=_FMNIST, sources=["resnet18"], target_archs=["resnet18"], table3_keep_probs=[0.3], n_eval=1000,
-                    table2_arch="resnet18", table2_n_eval=1000),
+        "smoke": dict(dataset=_FMNIST, tables=[3, 2, 7], sources=["resnet18"], target_archs=["resnet18"], table3_keep_probs=[0.5, 0.3],
+                      n_eval=48, table2_arch="resnet18", table2_n_eval=48, table7_dataset="mnist5k", table7_sources=["resnet18"],
+                      table7_keep_probs=[0.5, 0.3], table7_n_eval=48),
+        "cpu": dict(dataset=_FMNIST, tables=[3, 2], sources=["resnet18"], target_archs=["resnet18"], table3_keep_probs=[0.3], n_eval=1000,
+                    table2_arch="resnet18", table2_n_eval=1000, table7_dataset="mnist5k", table7_sources=["resnet18", "vgg19"],
+                    table7_keep_probs=[0.5, 0.3], table7_n_eval=1000),
         # gpu: the cpu run's seven networks at full width on all of Fashion-MNIST, attacked on the paper's numbers of images
-        "gpu": dict(dataset=_FMNIST, sources=["resnet18"], target_archs=["resnet18"], table3_keep_probs=[0.3], n_eval=5000,
-                    table2_arch="resnet18", table2_n_eval=10000),
-        "paper": dict(dataset="cifar10", sources=_ALL5, target_archs=_ALL5, table3_keep_probs=[0.5, 0.3], n_eval=5000,
-                      table2_arch="wrn32_4", table2_n_eval=10000),
+        "gpu": dict(dataset=_FMNIST, tables=[3, 2], sources=["resnet18"], target_archs=["resnet18"], table3_keep_probs=[0.3], n_eval=5000,
+                    table2_arch="resnet18", table2_n_eval=10000, table7_dataset="mnist5k", table7_sources=["resnet18"],
+                    table7_keep_probs=[0.5, 0.3], table7_n_eval=1000),
+        "paper": dict(dataset="cifar10", tables=[3, 2, 7], sources=_ALL5, target_archs=_ALL5, table3_keep_probs=[0.5, 0.3], n_eval=5000,
+                      table2_arch="wrn32_4", table2_n_eval=10000, table7_dataset="mnist", table7_sources=_ALL5,
+                      table7_keep_probs=[0.5, 0.3], table7_n_eval=5000),
     },
     # Table 6 (Appendix A.1): leave-one-out ensembles as sources.
     "ensemble": {
         "smoke": dict(dataset=_FMNIST, ensemble_archs=["resnet18", "senet18"], target_archs=["resnet18"], n_eval=48),
         "cpu": dict(dataset=_FMNIST, ensemble_archs=["resnet18", "vgg19", "senet18"], target_archs=["resnet18"], n_eval=1000),
         "paper": dict(dataset="cifar10", ensemble_archs=_ALL5, target_archs=_ALL5, n_eval=5000),
-    },
-    # Table 7 (Appendix A.2): the grid of Table 3 on MNIST.
-    "mnist": {
-        "smoke": dict(dataset="mnist5k", sources=["resnet18"], target_archs=["resnet18"], n_eval=48),
-        "cpu": dict(dataset="mnist5k", sources=["resnet18", "vgg19"], target_archs=["resnet18"], n_eval=1000),
-        "paper": dict(dataset="mnist", sources=_ALL5, target_archs=_ALL5, n_eval=5000),
     },
     # Tables 8 and 9 (Appendix A.3): the paper names no architecture for Table 8 nor a number of images: ResNet-18, 5000.
     "graybox": {
@@ -92,14 +92,16 @@ SETTINGS = {
     },
     # Table 4: n_eval test images that every network classifies correctly (from the first n_candidates), each started
     # from the nearest of them of another class; one Boundary run of `steps` per network, S(M) recorded after each of
-    # record_steps (doubling, so convergence can be read off); HopSkipJump (hsj_steps, hsj_gradient_evals) cross-checks.
+    # record_steps (doubling, so convergence can be read off); HopSkipJump (hsj_steps, hsj_gradient_evals) cross-checks;
+    # n_seeds: training seeds per row (seed + 1 ... seed + n_seeds; the paper trained one); rows None: all five (smoke: two,
+    # so that its two seeds stay within seconds).
     "decision": {
-        "smoke": dict(dataset=_FMNIST, p=0.1, n_eval=6, n_candidates=40, steps=8, record_steps=[2, 4], hsj_steps=2,
-                      hsj_gradient_evals=10),
-        "cpu": dict(dataset=_FMNIST, p=0.1, n_eval=100, n_candidates=300, steps=8000, record_steps=[500, 1000, 2000, 4000],
-                    hsj_steps=16, hsj_gradient_evals=25),
-        "paper": dict(dataset="cifar10", p=0.1, n_eval=500, n_candidates=1000, steps=20000,
-                      record_steps=[625, 1250, 2500, 5000, 10000], hsj_steps=64, hsj_gradient_evals=100),
+        "smoke": dict(dataset=_FMNIST, p=0.1, rows=["Standard CNN", "Defective CNN"], n_eval=6, n_candidates=40, steps=8,
+                      record_steps=[2, 4], hsj_steps=2, hsj_gradient_evals=10, n_seeds=2),
+        "cpu": dict(dataset=_FMNIST, p=0.1, rows=None, n_eval=100, n_candidates=300, steps=32000,
+                    record_steps=[500, 1000, 2000, 4000, 8000, 16000], hsj_steps=16, hsj_gradient_evals=25, n_seeds=3),
+        "paper": dict(dataset="cifar10", p=0.1, rows=None, n_eval=500, n_candidates=1000, steps=20000,
+                      record_steps=[625, 1250, 2500, 5000, 10000], hsj_steps=64, hsj_gradient_evals=100, n_seeds=1),
     },
     # Tables 5 and 12-16: ResNet-18 ablations against transferred attacks from one source. cpu: source ResNet-18
     # (Table 13), the defects at p = 0.5 (+ 0.1-Bottom), four attacks, 500 images (CW: the first 100). rows/attacks None:

@@ -77,8 +77,8 @@ class TrainProfile:
                 if not (k in _LATER_FIELDS and v == _LATER_FIELDS[k]) and k not in _EXECUTION_FIELDS}
 
 
-_LATER_FIELDS = {"compile": False, "fused_optimizer": True}
-_EXECUTION_FIELDS = ("cuda_graphs",)  # fields that run the same computation another way (bit for bit; checked on a GPU)  # field: default, for fields added after the zoo's first format
+_LATER_FIELDS = {"compile": False, "fused_optimizer": True}  # field: default, for fields added after the zoo's first format
+_EXECUTION_FIELDS = ("cuda_graphs",)  # fields that run the same computation another way (bit for bit; checked on a GPU)
 
 
 MNIST_LIKE = ("mnist", "mnist5k", "fashion-mnist")

@@ -14,15 +14,16 @@ from .attacks import check_steps, cw_l2
 from .evaluate import predict, transfer_table
 from .models import Ensemble
 from .paper import TABLE_SPECS, keep_prob_tradeoff, paper_table, with_paper_values
-from .settings import PAPER_KEEP_PROBS, bottom_configs, paper_attacks, tested_config
+from .settings import PAPER_KEEP_PROBS, bottom_configs, evaluation_images, keep_probs, paper_attacks, tested_config
 from .zoo import TrainedModel, model_config, network_columns
 
 # %% auto #0
-__all__ = ['TABLE2_KEEP_PROB', 'GRAYBOX_TABLES', 'ABLATION_TABLES', 'target_columns', 'transfer_results', 'table3_configs',
-           'table2_configs', 'leave_one_out_sources', 'table6_configs', 'ensemble_results', 'table8_configs',
-           'table9_configs', 'graybox_results', 'graybox_configs', 'graybox_table', 'keep_prob_configs',
-           'tradeoff_points', 'tradeoff_summary', 'paper_tradeoff', 'ablation_table', 'ablation_attacks',
-           'is_ensemble_row', 'ablation_rows', 'ablation_configs', 'ablation_results', 'cw_success_by_steps']
+__all__ = ['TABLE2_KEEP_PROB', 'GRID_TABLES', 'GRAYBOX_TABLES', 'ABLATION_TABLES', 'target_columns', 'transfer_results',
+           'table3_configs', 'table2_configs', 'leave_one_out_sources', 'table6_configs', 'ensemble_results',
+           'grid_configs', 'grid_results', 'table8_configs', 'table9_configs', 'graybox_results', 'graybox_configs',
+           'graybox_table', 'keep_prob_configs', 'tradeoff_points', 'tradeoff_summary', 'paper_tradeoff',
+           'ablation_table', 'ablation_attacks', 'is_ensemble_row', 'ablation_rows', 'ablation_configs',
+           'ablation_results', 'cw_success_by_steps']
 
 # %% ../nbs/12_transfer.ipynb #e850ca7a
 def _module(model):
@@ -104,6 +105,35 @@ def ensemble_results(members: dict, targets: dict, images, labels, dataset: str,
     frame["source_ensemble"] = True
     frame["members"] = frame["source_name"].map({k: " + ".join(v) for k, v in sources.items()})
     return frame
+
+# %% ../nbs/12_transfer.ipynb #14361f9d
+GRID_TABLES = {  # the source x target grids of transferred PGD: the transfer section's settings each reads, and how it joins the paper's
+    3: dict(sources="sources", dataset="dataset", n_eval="n_eval", keep_probs="table3_keep_probs",
+            paper_on=["source", "target", "defect", "attack", "eps"]),
+    7: dict(sources="table7_sources", dataset="table7_dataset", n_eval="table7_n_eval", keep_probs="table7_keep_probs",
+            paper_on=["source", "target", "defect"]),
+}
+
+
+def grid_configs(number: int, settings: dict, p=None, *, profile: str, seed: int = 0) -> tuple[dict, dict]:
+    "({source arch: config}, {target name: config}) of Table `number` (3, or 7: Table 3 on MNIST) from the transfer section's `settings`."
+    if number not in GRID_TABLES:
+        raise ValueError(f"no grid table {number!r}; grid tables: {', '.join(map(str, GRID_TABLES))}")
+    keys = GRID_TABLES[number]
+    keep = keep_probs(p, settings[keys["keep_probs"]], keys["keep_probs"] if p is None else "p")
+    return table3_configs(settings[keys["sources"]], settings["target_archs"], keep, dataset=settings[keys["dataset"]], profile=profile,
+                          seed=seed)
+
+
+def grid_results(number: int, settings: dict, p=None, *, profile: str, fetch, seed: int = 0) -> pd.DataFrame:
+    """Table `number` (3 or 7): PGD from each standard source to every target, on the table's dataset and images.
+    `fetch` turns {name: config} into {name: TrainedModel} (e.g. `get_models`)."""
+    sources, targets = grid_configs(number, settings, p, profile=profile, seed=seed)
+    models = fetch({**{f"source {k}": v for k, v in sources.items()}, **targets})
+    keys = GRID_TABLES[number]
+    images, labels = evaluation_images(settings[keys["dataset"]], profile, settings[keys["n_eval"]], seed=seed)
+    return transfer_results({arch: models[f"source {arch}"] for arch in sources}, {name: models[name] for name in targets},
+                            paper_attacks(number), images, labels, settings[keys["dataset"]], seed=seed)
 
 # %% ../nbs/12_transfer.ipynb #80933e0a
 def table8_configs(arch, keep_probs, *, dataset, profile, seed=0) -> tuple[dict, dict]:
