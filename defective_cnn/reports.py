@@ -133,7 +133,7 @@ def draw_ratios(table: pd.DataFrame, title: str = "", path=None, xlabel: str = "
     ax.axvline(1, color="black", lw=1, ls=":")
     ax.set(xscale="log", xlabel=xlabel, title=title)
     ax.invert_yaxis()
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the axes: no point hides behind it
     if path is not None:
         fig.savefig(path, dpi=130, bbox_inches="tight")
     return fig
