@@ -16,29 +16,32 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNS = yaml.safe_load((ROOT / "papermill_runs" / "runs.yaml").read_text())
 
 
-class _Fetched(Exception):
-    pass
-
-
 def notebook_networks(section: str, parameters: dict) -> dict:
-    "{zoo name: config} that the section notebook's code passes to get_models, executed up to those calls (nothing trained)."
+    """{zoo name: config} that the section notebook's code passes to get_models, executed up to those calls (nothing trained).
+
+    The set-up cells run as they are, then only the cells that call get_models, with get_models recording its configs
+    and returning no networks (None for each): a loop that fetches several sets goes on to the next, and what a cell
+    does with the networks after fetching them fails, which is expected once it has fetched."""
     cells = [c for c in json.loads((ROOT / "nbs" / f"{section}.ipynb").read_text())["cells"] if c["cell_type"] == "code"]
     sources = ["".join(c["source"]) for c in cells]
     fetching = [i for i, s in enumerate(sources) if "get_models(" in s]  # the set-up cells before them, then only these
-    fetched = {}
+    fetched, calls = {}, []
 
     def capture(configs, **kwargs):
         fetched.update({config.name: config for config in configs.values()})
-        raise _Fetched
+        calls.append(len(configs))
+        return {name: None for name in configs}
 
     namespace = dict(display=lambda *a, **k: None, get_ipython=lambda: None)
     for i, (cell, source) in enumerate(zip(cells, sources)):
         if i > fetching[0] and i not in fetching:
             continue
+        before = len(calls)
         try:
             exec(compile(source.replace("get_models(", "_capture_get_models("), f"{section}[{i}]", "exec"), namespace)
-        except _Fetched:
-            pass
+        except Exception:
+            if i not in fetching or len(calls) == before:  # a set-up cell, or a failure before any fetch: a real error
+                raise
         if "parameters" in cell.get("metadata", {}).get("tags", []):
             namespace.update(parameters)  # as papermill injects them
         namespace["_capture_get_models"] = capture

@@ -92,9 +92,9 @@ def test_smoke_run_from_an_empty_folder(installed, tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     folder = work / "papermill_runs" / "transfer"
     assert (folder / "smoke.ipynb").exists() and json.loads((folder / "smoke.json").read_text())["status"] == "ok"
-    assert sorted(p.name for p in folder.glob("smoke_*.csv")) == ["smoke_table2.csv", "smoke_table3.csv"]
-    assert sorted(p.name for p in folder.glob("smoke_*.png")) == ["smoke_table2.png", "smoke_table3.png"]
-    assert "[cell 1/" in result.stdout and "Table 3: PGD transfer across architectures" in result.stdout  # it talked
+    assert sorted(p.name for p in folder.glob("smoke_*.csv")) == ["smoke_table2.csv", "smoke_table3.csv", "smoke_table7.csv"]  # smoke: all three
+    assert sorted(p.name for p in folder.glob("smoke_*.png")) == ["smoke_table2.png", "smoke_table3.png", "smoke_table7.png"]
+    assert "[cell 1/" in result.stdout and "Tables 3 and 7: PGD transfer across architectures" in result.stdout  # it talked
     assert "figure:   papermill_runs/transfer/smoke_table3.png" in result.stdout  # and said where its files are
     again = cli(installed, work, "run", "transfer", "--profile", "smoke", DEFECTIVE_CNN_ZOO=str(zoo))
     assert again.returncode == 0 and "up to date" in again.stdout and "--force" in again.stdout, again.stdout + again.stderr
