@@ -5,6 +5,7 @@
 # %% ../nbs/18_runner.ipynb #214542b8
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import numbers
@@ -21,9 +22,9 @@ import yaml
 # %% auto #0
 __all__ = ['RUN_ENVIRONMENT', 'REQUIREMENTS', 'find_repo_root', 'section_notebooks', 'packaged_notebooks', 'Locations', 'locate',
            'parse_parameter', 'declared_parameters', 'check_parameters', 'load_runs', 'run_name', 'notebook_hash',
-           'package_hash', 'is_up_to_date', 'clock', 'cell_title', 'Talker', 'paper_partner', 'table_columns',
-           'format_table', 'run_files', 'committed_runs', 'shown_path', 'describe_run', 'RunResult', 'run_section',
-           'run_many']
+           'package_imports', 'used_modules', 'source_hashes', 'is_up_to_date', 'clock', 'cell_title', 'Talker',
+           'paper_partner', 'table_columns', 'format_table', 'run_files', 'committed_runs', 'shown_path',
+           'describe_run', 'RunResult', 'run_section', 'run_many']
 
 # %% ../nbs/18_runner.ipynb #842e2020
 def find_repo_root(start=None) -> Path:
@@ -135,15 +136,58 @@ def notebook_hash(path) -> str:
     return _sha(json.dumps([(c["cell_type"], "".join(c["source"])) for c in cells]).encode())
 
 
-_NOT_HASHED = {"_modidx.py", "runner.py", "cli.py"}  # the index nbdev writes; how runs are started and shown
+_NOT_HASHED = {"__init__", "_modidx", "runner", "cli"}  # the version, the index nbdev writes; how runs are started and shown
 
 
-def package_hash() -> str:
-    "Hash of the installed defective_cnn package's source files that compute results (not the runner or the CLI)."
+def _package_root() -> Path:
     import defective_cnn
 
-    root = Path(defective_cnn.__file__).parent
-    return _sha(b"".join(p.name.encode() + p.read_bytes() for p in sorted(root.glob("*.py")) if p.name not in _NOT_HASHED))
+    return Path(defective_cnn.__file__).parent
+
+
+def package_imports(source: str, modules) -> set:
+    "Which of `modules` (module names of the package) `source` imports: `from defective_cnn import x`, `from .x import f`, `import defective_cnn.x`."
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            parts = [p for p in (node.module or "").split(".") if p]
+            if node.level == 0:
+                if parts[:1] != ["defective_cnn"]:
+                    continue
+                parts = parts[1:]
+            found |= {parts[0]} if parts else {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("defective_cnn.")}
+    return found & set(modules)
+
+
+def _notebook_code(notebook) -> str:
+    "The code cells of a notebook as one Python source, IPython's `%` and `!` lines left out."
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    lines = [line for c in cells if c["cell_type"] == "code" for line in "".join(c["source"]).splitlines() + [""]]
+    return "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))
+
+
+def used_modules(notebook, root=None) -> list:
+    "File names of the package modules a notebook runs: those its code imports and every module they import in turn (runner and CLI left out)."
+    root = Path(root) if root is not None else _package_root()
+    modules = {p.stem for p in root.glob("*.py")}
+    try:
+        todo = package_imports(_notebook_code(notebook), modules)
+    except SyntaxError:  # code this reader cannot parse: count the whole package
+        todo = set(modules)
+    seen = set()
+    while todo:
+        module = todo.pop()
+        seen.add(module)
+        todo |= package_imports((root / f"{module}.py").read_text(), modules) - seen
+    return sorted(f"{m}.py" for m in seen - _NOT_HASHED)
+
+
+def source_hashes(notebook, root=None) -> dict:
+    "File name -> hash of its source for each module in `used_modules(notebook)`: what a run's results depend on in the package."
+    root = Path(root) if root is not None else _package_root()
+    return {name: _sha((root / name).read_bytes()) for name in used_modules(notebook, root)}
 
 
 def is_up_to_date(notebook, parameters: dict, output: Path) -> bool:
@@ -152,7 +196,7 @@ def is_up_to_date(notebook, parameters: dict, output: Path) -> bool:
         return False
     saved = json.loads(manifest.read_text())
     return (saved.get("status") == "ok" and saved.get("parameters") == parameters
-            and saved.get("notebook_hash") == notebook_hash(notebook) and saved.get("package_hash") == package_hash())
+            and saved.get("notebook_hash") == notebook_hash(notebook) and saved.get("sources") == source_hashes(notebook))
 
 # %% ../nbs/18_runner.ipynb #28ac9f73
 def clock(seconds: float) -> str:
@@ -480,7 +524,7 @@ def run_section(
     folder = out_dir / section
     output = folder / f"{run}.ipynb"
     if not force and is_up_to_date(notebook, parameters, output):
-        log(f"{section}/{run}: up to date — {notebook.name}, its parameters and the package are unchanged since this run; "
+        log(f"{section}/{run}: up to date — {notebook.name}, its parameters and the package modules it uses are unchanged since this run; "
             f"--force (force=True) runs it again. Its results:")
         log(describe_run(out_dir, section, run, max_rows))
         return RunResult(section, run, "skipped", output)
@@ -512,7 +556,7 @@ def run_section(
     if running.exists():
         os.replace(running, output if status == "ok" else folder / f"{run}.failed.ipynb")
     manifest = dict(section=section, run=run, status=status, parameters=parameters, notebook=notebook.name,
-                    notebook_hash=notebook_hash(notebook), package_hash=package_hash(), seconds=round(seconds, 1),
+                    notebook_hash=notebook_hash(notebook), sources=source_hashes(notebook), seconds=round(seconds, 1),
                     finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), torch=str(torch.__version__), error=error,
                     environment=environment_record(default_device()))  # device name, threads, python, time
     atomic_write_bytes(output.with_suffix(".json"), json.dumps(manifest, indent=1).encode())
