@@ -209,7 +209,8 @@ def plan_jobs(sections, run: str | None = None, profile: str | None = None, para
     if parameters and run is None:
         return [(s, None, parameters) for s in dict.fromkeys(SECTIONS if "all" in sections else sections)]
     runs = load_runs(runs_file if runs_file else locate().runs_file)
-    return [job for s in (["all"] if "all" in sections else dict.fromkeys(sections)) for job in named_jobs(runs, s, run, parameters)]
+    jobs = [job for s in (["all"] if "all" in sections else dict.fromkeys(sections)) for job in named_jobs(runs, s, run, parameters)]
+    return [job for job in jobs if job[0] in SECTIONS]  # report sections (e.g. seeds, which reads other runs) train nothing
 
 
 def _selected_networks(args) -> dict:
