@@ -16,7 +16,8 @@ from .records import atomic_write_bytes
 
 # %% auto #0
 __all__ = ['REPEAT_FREE', 'COMPARISONS', 'finished_runs', 'repetition_group', 'comparison_file', 'gather', 'seed_summary',
-           'summarise', 'row_labels', 'draw_seed_ranges', 'summarise_all', 'as_text', 'save_summary']
+           'summarise', 'row_labels', 'draw_seed_ranges', 'summarise_all', 'runs_read', 'record_reads', 'as_text',
+           'save_summary']
 
 # %% ../nbs/20_repeats.ipynb #2956c48b
 REPEAT_FREE = ("seed", "tables")  # parameters in which two repetitions may differ: the seed, and which of a section's tables they write
@@ -27,7 +28,7 @@ def finished_runs(section: str, runs_dir, profile: str | None = None) -> dict:
     found = {}
     for path in sorted((Path(runs_dir) / section).glob("*.json")):
         manifest = json.loads(path.read_text())
-        if manifest.get("status") != "ok" or manifest.get("section") != section:
+        if not isinstance(manifest, dict) or manifest.get("status") != "ok" or manifest.get("section") != section:  # e.g. <run>.reads.json
             continue
         if profile is None or manifest["parameters"].get("profile") == profile:
             found[manifest["run"]] = manifest
@@ -160,6 +161,18 @@ def summarise_all(runs_dir=None, profile: str | None = None, comparisons=None, n
         raise ValueError(f"no finished run{f' at profile {profile!r}' if profile else ''} in {runs_dir or 'papermill_runs'} wrote any of "
                          f"{', '.join(COMPARISONS if comparisons is None else comparisons)}: run the sections first")
     return summaries
+
+
+def runs_read(comparisons, runs_dir=None, profile: str | None = None, nbs_dir=None) -> list:
+    "'section/run' of every run whose results the summaries of `comparisons` rest on."
+    return sorted({f"{COMPARISONS[name]['section']}/{run}" for name in comparisons for run in gather(name, runs_dir, profile, nbs_dir).get("run", [])})
+
+
+def record_reads(output_dir, run_name: str, names) -> Path:
+    "Tell the runner which runs this run read (`<run_name>.reads.json`): it is out of date once any of them runs again."
+    path = Path(output_dir) / f"{run_name}{runner.READS_SUFFIX}"
+    atomic_write_bytes(path, json.dumps(sorted(names)).encode())
+    return path
 
 
 def as_text(summary: pd.DataFrame) -> pd.DataFrame:

@@ -20,11 +20,11 @@ from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['RUN_ENVIRONMENT', 'REQUIREMENTS', 'find_repo_root', 'section_notebooks', 'packaged_notebooks', 'Locations', 'locate',
-           'parse_parameter', 'declared_parameters', 'check_parameters', 'load_runs', 'run_name', 'notebook_hash',
-           'package_imports', 'used_modules', 'source_hashes', 'is_up_to_date', 'clock', 'cell_title', 'Talker',
-           'paper_partner', 'table_columns', 'format_table', 'run_files', 'committed_runs', 'shown_path',
-           'describe_run', 'RunResult', 'run_section', 'run_many']
+__all__ = ['READS_SUFFIX', 'RUN_ENVIRONMENT', 'REQUIREMENTS', 'find_repo_root', 'section_notebooks', 'packaged_notebooks',
+           'Locations', 'locate', 'parse_parameter', 'declared_parameters', 'check_parameters', 'load_runs', 'run_name',
+           'notebook_hash', 'package_imports', 'used_modules', 'source_hashes', 'read_runs_state', 'is_up_to_date',
+           'clock', 'cell_title', 'Talker', 'paper_partner', 'table_columns', 'format_table', 'run_files',
+           'committed_runs', 'shown_path', 'describe_run', 'RunResult', 'run_section', 'run_many']
 
 # %% ../nbs/18_runner.ipynb #842e2020
 def find_repo_root(start=None) -> Path:
@@ -190,13 +190,22 @@ def source_hashes(notebook, root=None) -> dict:
     return {name: _sha((root / name).read_bytes()) for name in used_modules(notebook, root)}
 
 
+READS_SUFFIX = ".reads.json"  # a run that reads other runs' results lists them in <run>.reads.json: ["section/run", ...]
+
+
+def read_runs_state(out_dir, names) -> dict:
+    "'section/run' -> hash of that run's manifest in `out_dir` (None where it has none): what a reading run depends on."
+    return {name: _sha(path.read_bytes()) if (path := Path(out_dir) / f"{name}.json").exists() else None for name in names}
+
+
 def is_up_to_date(notebook, parameters: dict, output: Path) -> bool:
     manifest = output.with_suffix(".json")
     if not (output.exists() and manifest.exists()):
         return False
     saved = json.loads(manifest.read_text())
     return (saved.get("status") == "ok" and saved.get("parameters") == parameters
-            and saved.get("notebook_hash") == notebook_hash(notebook) and saved.get("sources") == source_hashes(notebook))
+            and saved.get("notebook_hash") == notebook_hash(notebook) and saved.get("sources") == source_hashes(notebook)
+            and (not saved.get("reads") or read_runs_state(output.parent.parent, saved["reads"]) == saved["reads"]))
 
 # %% ../nbs/18_runner.ipynb #28ac9f73
 def clock(seconds: float) -> str:
@@ -534,6 +543,8 @@ def run_section(
         return RunResult(section, run, "unavailable", output)
     folder.mkdir(parents=True, exist_ok=True)
     running = folder / f".{run}.running.ipynb"
+    reads_file = folder / f"{run}{READS_SUFFIX}"
+    reads_file.unlink(missing_ok=True)  # only what this execution writes counts
     injected = dict(parameters, output_dir=str(folder.resolve()), run_name=run)
     injected = {k: v for k, v in injected.items() if k in declared_parameters(notebook)}
     log(f"{section}/{run}: running {shown_path(notebook)} with {parameters or 'its defaults'} into {shown_path(folder)}")
@@ -559,6 +570,8 @@ def run_section(
                     notebook_hash=notebook_hash(notebook), sources=source_hashes(notebook), seconds=round(seconds, 1),
                     finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), torch=str(torch.__version__), error=error,
                     environment=environment_record(default_device()))  # device name, threads, python, time
+    if status == "ok" and reads_file.exists():
+        manifest["reads"] = read_runs_state(out_dir, json.loads(reads_file.read_text()))
     atomic_write_bytes(output.with_suffix(".json"), json.dumps(manifest, indent=1).encode())
     log(f"{section}/{run}: {status} in {clock(seconds)}" + (f" — {error}" if error else ""))
     if status == "ok":
