@@ -1,11 +1,13 @@
-"Imports only downward: each module of the package imports only modules whose notebook comes earlier in nbs/."
-import ast
+"Imports only downward: each module of the package imports only modules whose notebook comes earlier in nbs/; the README's module map says what each imports."
 import json
 import re
 from pathlib import Path
 
+from defective_cnn.runner import package_imports as imports_in
+
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "defective_cnn"
+MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("_"))
 
 
 def notebook_order() -> dict:
@@ -21,28 +23,33 @@ def notebook_order() -> dict:
 
 
 def package_imports(module: str) -> set:
-    "Package modules that `module` imports, at the top or inside functions."
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            name = node.module.removeprefix("defective_cnn.") if node.level == 0 else node.module
-            if node.level or node.module.startswith("defective_cnn."):
-                found.add(name.split(".")[0])
-        elif isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("defective_cnn.")}
-    return found
+    "Package modules that `module` imports, at the top or inside functions, in any form (`from .x`, `from defective_cnn import x`)."
+    return imports_in((PACKAGE / f"{module}.py").read_text(), MODULES)
 
 
 def test_every_module_has_a_notebook_and_imports_only_downward():
     order = notebook_order()
-    modules = sorted(p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("_"))
-    assert sorted(order) == modules, f"modules without a notebook or notebooks without a module: {set(order) ^ set(modules)}"
-    upward = {m: sorted(i for i in package_imports(m) if order[i] >= order[m]) for m in modules}
+    assert sorted(order) == MODULES, f"modules without a notebook or notebooks without a module: {set(order) ^ set(MODULES)}"
+    upward = {m: sorted(i for i in package_imports(m) if order[i] >= order[m]) for m in MODULES}
     upward = {m: i for m, i in upward.items() if i}
     assert not upward, f"modules importing from a later (or their own) notebook: {upward}"
 
 
 def test_the_check_can_fail(tmp_path):
     assert package_imports("cli") >= {"runner", "zoo"}  # it does see imports
+    assert "runner" in package_imports("repeats")  # also `from defective_cnn import runner`
     assert package_imports("defective") == set()
+
+
+def readme_module_map() -> dict:
+    "Module -> (notebook number, the set its 'imports from the package' cell names) from the README's module map."
+    rows = re.findall(r"^\| `(\w+)` \((\d\d)\) \|.*\| ([^|]*) \|$", (REPO / "README.md").read_text(), re.M)
+    return {m: (int(n), {i.strip() for i in imports.split(",") if i.strip() not in ("", "—")}) for m, n, imports in rows}
+
+
+def test_readme_module_map_is_the_package():
+    described, order = readme_module_map(), notebook_order()
+    assert sorted(described) == MODULES, f"README module map and package differ: {set(described) ^ set(MODULES)}"
+    wrong = {m: (n, sorted(i)) for m, (n, i) in described.items() if (n, i) != (order[m], package_imports(m))}
+    assert not wrong, f"README rows that do not match the package (number, imports): {wrong}; actual: " + \
+        str({m: (order[m], sorted(package_imports(m))) for m in wrong})
