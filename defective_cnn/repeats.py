@@ -16,8 +16,8 @@ from .records import atomic_write_bytes
 
 # %% auto #0
 __all__ = ['REPEAT_FREE', 'COMPARISONS', 'finished_runs', 'repetition_group', 'comparison_file', 'gather', 'seed_summary',
-           'summarise', 'row_labels', 'draw_seed_ranges', 'summarise_all', 'runs_read', 'record_reads', 'as_text',
-           'save_summary']
+           'seed_gaps', 'summarise', 'gaps', 'row_labels', 'draw_seed_ranges', 'summarise_all', 'runs_read',
+           'record_reads', 'as_text', 'save_summary']
 
 # %% ../nbs/20_repeats.ipynb #2956c48b
 REPEAT_FREE = ("seed", "tables")  # parameters in which two repetitions may differ: the seed, and which of a section's tables they write
@@ -40,17 +40,27 @@ def repetition_group(parameters: dict) -> str:
     return json.dumps({k: v for k, v in parameters.items() if k not in REPEAT_FREE}, sort_keys=True)
 
 # %% ../nbs/20_repeats.ipynb #a6552f00
-COMPARISONS = {  # the paper's table or figure -> section, result CSV, the columns naming a row, the number compared; what a run averages first, the x axis of a curve
-    "Table 1": dict(section="shuffle", result="accuracy", by=["model", "k"], metric="accuracy"),
-    "Table 2": dict(section="transfer", result="table2", by=["target_name", "attack_label"], metric="adversarial_accuracy"),
-    "Table 3": dict(section="transfer", result="table3", by=["source_name", "target_name", "defect"], metric="success_defense_rate"),
-    "Table 6": dict(section="ensemble", result="table6", by=["source", "target_name", "defect"], metric="success_defense_rate"),
-    "Table 7": dict(section="transfer", result="table7", by=["source_name", "target_name", "defect"], metric="success_defense_rate"),
+COMPARISONS = {  # the paper's table or figure -> section, result CSV, the columns naming a row, the number compared; what a run averages
+    # first, the x axis of a curve; `gap`: the rows compared with a reference row inside each seed (column, reference value, what they share)
+    "Table 1": dict(section="shuffle", result="accuracy", by=["model", "k"], metric="accuracy",
+                    gap=dict(column="model", reference="resnet18", within=["k"])),
+    "Table 2": dict(section="transfer", result="table2", by=["target_name", "attack_label"], metric="adversarial_accuracy",
+                    gap=dict(column="target_name", reference="Standard CNN", within=["attack_label"])),
+    "Table 3": dict(section="transfer", result="table3", by=["source_name", "target_name", "defect"], metric="success_defense_rate",
+                    gap=dict(column="defect", reference="standard", within=["source_name"])),
+    "Table 6": dict(section="ensemble", result="table6", by=["source", "target_name", "defect"], metric="success_defense_rate",
+                    gap=dict(column="defect", reference="standard", within=["source"])),
+    "Table 7": dict(section="transfer", result="table7", by=["source_name", "target_name", "defect"], metric="success_defense_rate",
+                    gap=dict(column="defect", reference="standard", within=["source_name"])),
     "Tables 8, 9": dict(section="graybox", result="tables8_9", by=["table", "row_label", "column_label"], metric="success_defense_rate"),
-    "Table 10": dict(section="whitebox", result="table10", by=["target_name", "defect", "attack_label"], metric="success_defense_rate"),
-    "Table 11": dict(section="stylized", result="shape_bias", by=["model", "method"], metric="shape_bias"),
-    "Tables 12-16": dict(section="ablation", result="table", by=["row_label", "column_label"], metric="success_defense_rate"),
-    "Figure 4": dict(section="noise", result="accuracy", by=["row_label", "sigma"], metric="accuracy", within=["noise_seed"], along="sigma"),
+    "Table 10": dict(section="whitebox", result="table10", by=["target_name", "defect", "attack_label"], metric="success_defense_rate",
+                     gap=dict(column="defect", reference="standard", within=["attack_label"])),
+    "Table 11": dict(section="stylized", result="shape_bias", by=["model", "method"], metric="shape_bias",
+                     gap=dict(column="model", reference="resnet18", within=["method"])),
+    "Tables 12-16": dict(section="ablation", result="table", by=["row_label", "column_label"], metric="success_defense_rate",
+                         gap=dict(column="row_label", reference="ResNet-18", within=["column_label"])),
+    "Figure 4": dict(section="noise", result="accuracy", by=["row_label", "sigma"], metric="accuracy", within=["noise_seed"], along="sigma",
+                     gap=dict(column="row_label", reference="resnet18", within=["sigma"])),
 }
 
 
@@ -108,6 +118,25 @@ def seed_summary(frame: pd.DataFrame, by: list, metric: str, within=()) -> pd.Da
         n_seeds=("seed", "nunique"), seeds=("seed", lambda s: ", ".join(map(str, sorted(s)))), runs=("run", ", ".join), **extra)
     return summary.reset_index()
 
+
+def seed_gaps(frame: pd.DataFrame, metric: str, column: str, reference, within=(), average=()) -> pd.DataFrame:
+    """Per repetition group, `within` columns and value of `column` other than `reference`: `metric` minus the reference row's, taken
+    inside each seed, then its mean, lowest and highest over seeds, and whether the row is ahead (gap > 0) in every seed; `average`
+    columns are averaged inside a run first."""
+    keys = ["group", *within]
+    missing = sorted(set(keys + [metric, column, "seed", *average]) - set(frame.columns))
+    if missing:
+        raise ValueError(f"the rows lack the column(s) {missing}")
+    per_seed = frame.groupby([*keys, column, "seed"], sort=False, dropna=False)[metric].mean().reset_index()
+    base = per_seed[per_seed[column] == reference].drop(columns=column).rename(columns={metric: "reference_value"})
+    if base.empty:
+        raise ValueError(f"no row has {column} = {reference!r}; values: {sorted(map(str, frame[column].unique()))}")
+    paired = per_seed[per_seed[column] != reference].merge(base, on=[*keys, "seed"], how="inner")
+    paired["gap"] = paired[metric] - paired.reference_value
+    gaps = paired.groupby([*keys, column], sort=False, dropna=False).agg(
+        gap=("gap", "mean"), gap_lowest=("gap", "min"), gap_highest=("gap", "max"), n_seeds=("seed", "nunique")).reset_index()
+    return gaps.assign(reference=reference, ahead_in_every_seed=gaps.gap_lowest > 0, behind_in_every_seed=gaps.gap_highest < 0)
+
 # %% ../nbs/20_repeats.ipynb #4a1edb18
 def summarise(comparison: str, runs_dir=None, profile: str | None = None, nbs_dir=None) -> pd.DataFrame:
     "`seed_summary` of every finished, up-to-date run of `comparison` (empty if no run wrote it), with a `comparison` column first."
@@ -117,6 +146,20 @@ def summarise(comparison: str, runs_dir=None, profile: str | None = None, nbs_di
         return rows
     summary = seed_summary(rows, spec["by"], spec["metric"], spec.get("within", ()))
     return summary.assign(comparison=comparison, metric=spec["metric"])[["comparison", "metric", *summary.columns]]
+
+
+def gaps(comparison: str, runs_dir=None, profile: str | None = None, nbs_dir=None) -> pd.DataFrame:
+    "`seed_gaps` of a comparison with a reference row (COMPARISONS' `gap`), from its finished, up-to-date runs; empty if none wrote it."
+    spec = COMPARISONS.get(comparison)
+    if spec is not None and "gap" not in spec:
+        raise ValueError(f"{comparison} has no reference row to compare with; those that have: {', '.join(n for n, s in COMPARISONS.items() if 'gap' in s)}")
+    rows = gather(comparison, runs_dir, profile, nbs_dir)
+    if rows.empty:
+        return rows
+    if spec.get("within"):
+        rows = rows.groupby(["group", "seed", "run", *spec["by"]], sort=False, dropna=False)[spec["metric"]].mean().reset_index()
+    found = seed_gaps(rows, spec["metric"], spec["gap"]["column"], spec["gap"]["reference"], spec["gap"]["within"])
+    return found.assign(comparison=comparison, metric=spec["metric"])[["comparison", "metric", *found.columns]]
 
 
 def row_labels(summary: pd.DataFrame) -> pd.Series:
