@@ -135,7 +135,10 @@ def seed_gaps(frame: pd.DataFrame, metric: str, column: str, reference, within=(
     paired["gap"] = paired[metric] - paired.reference_value
     gaps = paired.groupby([*keys, column], sort=False, dropna=False).agg(
         gap=("gap", "mean"), gap_lowest=("gap", "min"), gap_highest=("gap", "max"), n_seeds=("seed", "nunique")).reset_index()
-    return gaps.assign(reference=reference, ahead_in_every_seed=gaps.gap_lowest > 0, behind_in_every_seed=gaps.gap_highest < 0)
+    gaps = gaps.assign(reference=reference, ahead_in_every_seed=gaps.gap_lowest > 0, behind_in_every_seed=gaps.gap_highest < 0)
+    if "profile" in frame:  # as in seed_summary: the runs' profile travels with the rows
+        gaps["profile"] = gaps.group.map(frame.groupby("group").profile.first())
+    return gaps
 
 # %% ../nbs/20_repeats.ipynb #4a1edb18
 def summarise(comparison: str, runs_dir=None, profile: str | None = None, nbs_dir=None) -> pd.DataFrame:
