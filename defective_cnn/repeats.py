@@ -160,7 +160,8 @@ def gaps(comparison: str, runs_dir=None, profile: str | None = None, nbs_dir=Non
     if rows.empty:
         return rows
     if spec.get("within"):
-        rows = rows.groupby(["group", "seed", "run", *spec["by"]], sort=False, dropna=False)[spec["metric"]].mean().reset_index()
+        keep = ["profile"] if "profile" in rows else []  # the averaged rows keep the runs' profile
+        rows = rows.groupby(["group", "seed", "run", *keep, *spec["by"]], sort=False, dropna=False)[spec["metric"]].mean().reset_index()
     found = seed_gaps(rows, spec["metric"], spec["gap"]["column"], spec["gap"]["reference"], spec["gap"]["within"])
     return found.assign(comparison=comparison, metric=spec["metric"])[["comparison", "metric", *found.columns]]
 
