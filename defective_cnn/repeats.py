@@ -119,12 +119,12 @@ def seed_summary(frame: pd.DataFrame, by: list, metric: str, within=()) -> pd.Da
     return summary.reset_index()
 
 
-def seed_gaps(frame: pd.DataFrame, metric: str, column: str, reference, within=(), average=()) -> pd.DataFrame:
+def seed_gaps(frame: pd.DataFrame, metric: str, column: str, reference, within=()) -> pd.DataFrame:
     """Per repetition group, `within` columns and value of `column` other than `reference`: `metric` minus the reference row's, taken
-    inside each seed, then its mean, lowest and highest over seeds, and whether the row is ahead (gap > 0) in every seed; `average`
-    columns are averaged inside a run first."""
+    inside each seed, then its mean, lowest and highest over seeds, and whether the row is ahead (gap > 0) in every seed (rows of one
+    seed that share all these are averaged first; `gaps` averages Figure 4's noise draws that way)."""
     keys = ["group", *within]
-    missing = sorted(set(keys + [metric, column, "seed", *average]) - set(frame.columns))
+    missing = sorted(set(keys + [metric, column, "seed"]) - set(frame.columns))
     if missing:
         raise ValueError(f"the rows lack the column(s) {missing}")
     per_seed = frame.groupby([*keys, column, "seed"], sort=False, dropna=False)[metric].mean().reset_index()
