@@ -80,6 +80,18 @@ def _network(key, model) -> tuple[str, int]:
     return key, model.config.seed if isinstance(model, TrainedModel) else 0
 
 
+def _networks(models: dict) -> dict:
+    "{(row label, model seed): module}; two entries that mean the same network are an error, not one silently dropped."
+    networks, keys = {}, {}
+    for key, model in models.items():
+        network = _network(key, model)
+        if network in networks:
+            raise ValueError(f"models {keys[network]!r} and {key!r} are both network {network} (row label, model seed): "
+                             "give each network its own row label or seed")
+        networks[network], keys[network] = model.model if isinstance(model, TrainedModel) else model, key
+    return networks
+
+
 def _long(key, steps, mse, success=None) -> pd.DataFrame:
     mse = mse.detach().double().cpu()
     if success is not None:
@@ -109,7 +121,7 @@ def _attack_one(attack, module, images, labels, starting_points, threads, settin
 def _attack_all(attack, models: dict, images, labels, starting_points, workers: int, **settings) -> dict:
     "{(row label, model seed): (result, seconds)}, networks attacked one after another or by `workers` spawned processes."
     workers = check_steps(workers, "workers")
-    networks = {_network(key, m): m.model if isinstance(m, TrainedModel) else m for key, m in models.items()}
+    networks = _networks(models)
     if workers == 1 or len(networks) == 1:
         return {key: _attack_one(attack, module, images, labels, starting_points, None, dict(settings, device=_device_of(module, images.device)))
                 for key, module in networks.items()}
@@ -198,7 +210,7 @@ class StackedNetworks(nn.Module):
 
 def _stacked_boundary(models: dict, images, labels, starting_points, **settings) -> dict:
     "{(row label, model seed): (result, seconds of the whole run)}: every network attacked in one Boundary run over `StackedNetworks`."
-    networks = {_network(key, m): m.model if isinstance(m, TrainedModel) else m for key, m in models.items()}
+    networks = _networks(models)
     devices = {_device_of(module, images.device) for module in networks.values()}
     if len(devices) > 1:
         raise ValueError(f"stacked networks must share one device, got {sorted(map(str, devices))}")
