@@ -10,7 +10,8 @@
 # process per network. The executed notebook, its manifest, CSV and PNG files
 # come back in $OUT/decision_run.tar.gz (unpack it in the repository root), the zoo's records (config and metrics, not
 # the weights) in $OUT/decision_zoo.tar.gz. REHEARSE=1 runs the same steps on the CPU at the smoke profile (2
-# processes), without installing wheels, into a scratch output folder.
+# processes), without installing wheels, into a scratch output folder. WHEELS=DIR installs the wheels of DIR instead
+# of .whl/: a smaller set, leaving out what the device's image already has, keeps what travels under 64 MiB.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/defective_cnn_gpu_out}
@@ -27,8 +28,8 @@ else
   run_args=(run decision --run cpu)
   train_args=(decision --run cpu --processes 3)
   export DEFECTIVE_CNN_ZOO=${DEFECTIVE_CNN_ZOO:-/tmp/defective_cnn_zoo}
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" .whl/*.whl \
-    || { echo "gpu_decision: installing the wheels of .whl/ failed" >&2; exit 1; }
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" "${WHEELS:-.whl}"/*.whl \
+    || { echo "gpu_decision: installing the wheels of ${WHEELS:-.whl}/ failed" >&2; exit 1; }
   export PYTHONPATH=$SITE:$PWD
 fi
 export DEFECTIVE_CNN_DATA=${DEFECTIVE_CNN_DATA:-$PWD/data/fashion-mnist}
