@@ -1,6 +1,8 @@
 """Run the `#| gpu` cells of library notebooks on a machine with CUDA, where nbdev is not installed.
 
-    python3 tests/benchmarks/gpu_cells.py nbs/14_decision.ipynb [...]
+    cd nbs && python3 ../tests/benchmarks/gpu_cells.py 14_decision.ipynb [...]
+
+(from the notebooks' folder, where nbdev_test runs them too).
 
 Executes each notebook's code cells in order in one namespace, as `nbdev_test --flags gpu` would, up to its last
 `#| gpu` cell: `#| slow` cells are skipped (as in the test suite), every other cell runs. Prints each cell's
@@ -53,12 +55,13 @@ def main() -> int:
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--rehearse", action="store_true", help="skip the #| gpu cells (try the harness on a CPU)")
     args = parser.parse_args()
-    import torch
+    if not args.rehearse:  # a rehearsal imports only what the cells import
+        import torch
 
-    if not args.rehearse and not torch.cuda.is_available():
-        print("gpu_cells: CUDA is not available")
-        return 1
-    print("torch", torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            print("gpu_cells: CUDA is not available")
+            return 1
+        print("torch", torch.__version__, torch.cuda.get_device_name())
     return 0 if all([run_notebook(p, args.rehearse) for p in args.notebooks]) else 1
 
 
