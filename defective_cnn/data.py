@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -16,11 +17,14 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from .records import note_input
+
 # %% auto #0
 __all__ = ['DEBIAN_FASHION_MNIST', 'FASHION_MNIST_CLASSES', 'DOWNLOADABLE', 'MNIST5K_SPLIT_SEED', 'IMAGE_EXTENSIONS', 'DATASETS',
            'TensorImageDataset', 'stratified_subset', 'PixelNormalizer', 'with_normalizer', 'BatchAugment', 'read_idx',
            'read_cifar10_folder', 'DatasetNotFoundError', 'cache_folder', 'default_data_root', 'DatasetDownloadError',
-           'dataset_folder', 'download_dataset', 'FolderImageDataset', 'ImageData', 'load_dataset']
+           'dataset_folder', 'download_dataset', 'FolderImageDataset', 'ImageData', 'dataset_fingerprint',
+           'load_dataset']
 
 # %% ../nbs/01_data.ipynb #1e528023
 class TensorImageDataset(Dataset):
@@ -459,6 +463,18 @@ _LOADERS = {
 DATASETS = tuple(_LOADERS)
 
 
+def dataset_fingerprint(*parts) -> str:
+    "A short hash of the images and labels of datasets (in memory: their bytes; in folders: each file's path and size)."
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, TensorImageDataset):
+            digest.update(part.images.numpy().tobytes()); digest.update(part.labels.numpy().tobytes())
+        else:
+            for path, label in getattr(part, "samples", []):
+                digest.update(f"{Path(path).relative_to(part.root)}:{Path(path).stat().st_size}:{label};".encode())
+    return digest.hexdigest()[:16]
+
+
 def load_dataset(
     name: str,  # one of DATASETS
     root=None,  # folder of the files; default: default_data_root() (and Debian's folder for Fashion-MNIST)
@@ -475,6 +491,7 @@ def load_dataset(
     loader, default_augment = _LOADERS[name]
     kwargs = dict(image_size=image_size) if name == "imagefolder" else {}
     train, test = loader(root, download, **kwargs)
+    note_input("data", name, dataset_fingerprint(train, test))
     if n_train is not None:
         train = train.subset(stratified_subset(train.labels, n_train, seed))
     if n_test is not None:

@@ -19,12 +19,12 @@ from torch import nn
 from .attacks import DecisionResult, boundary, check_images, check_labels, check_steps, hop_skip_jump
 from .evaluate import correct_by_all
 from .paper import paper_table
-from .settings import keep_probs, tested_config
+from .settings import keep_probs, section_settings, tested_config
 from .zoo import TrainedModel, network_columns
 
 # %% auto #0
 __all__ = ['decision_configs', 'paired_images', 'nearest_other_class', 'boundary_distances', 'hop_skip_jump_distances',
-           'StackedNetworks', 'step_study', 'converged_steps', 'paired_ratios', 'decision_results']
+           'StackedNetworks', 'step_study', 'converged_steps', 'paired_ratios', 'decision_results', 'decision_networks']
 
 # %% ../nbs/14_decision.ipynb #833748c6
 def decision_configs(rows=None, p: float = 0.1, *, dataset: str, profile: str, seed: int = 0, n_seeds: int = 1,
@@ -300,3 +300,9 @@ def decision_results(models: dict, distances: pd.DataFrame, steps: int | None = 
     frame = frame.merge(paper, on="row_label", how="left")
     frame["ratio_paper"] = frame.value_paper / paper.set_index("row_label").value_paper["Standard CNN"]
     return frame
+
+# %% ../nbs/14_decision.ipynb #3720529a
+def decision_networks(profile="cpu", p=None, rows=None, dataset=None, n_seeds=None, seed=0) -> dict:
+    "Table 4's networks (see `decision_configs`)."
+    s = section_settings("decision", profile, dataset=dataset, p=p, rows=rows, n_seeds=n_seeds)
+    return decision_configs(s["rows"], s["p"], dataset=s["dataset"], profile=profile, seed=seed, n_seeds=s["n_seeds"])

@@ -13,133 +13,36 @@ from pathlib import Path
 
 import torch
 
-from .decision import decision_configs
-from .robustness import table10_configs
-from .settings import SETTINGS, bottom_configs, keep_probs, section_settings, tested_config
-from .transfer import (TABLE2_KEEP_PROB, ablation_configs, graybox_configs, grid_configs, keep_prob_configs,
-                                    table2_configs, table6_configs)
+from .decision import decision_networks
+from .reports import training_curves_networks
+from .robustness import adversarial_examples_networks, noise_networks, whitebox_networks
+from .shape import shuffle_networks, stylized_networks
+from .transfer import (TABLE2_KEEP_PROB, ablation_networks, ensemble_networks, graybox_networks, keep_prob_networks,
+                                    transfer_networks)
 from .zoo import ModelConfig, default_zoo_dir, get_model, is_stored, model_config, network_columns
 
 # %% auto #0
-__all__ = ['PAPER_TABLE3_KEEP_PROBS', 'SECTION_PLANS', 'SECTIONS', 'TRAIN_SIZES', 'INPUT_SIZES', 'THROUGHPUTS', 'DEVICES',
-           'RAY_INSTALL', 'section_networks', 'planned', 'plan_networks', 'throughput', 'network_cost', 'plan_rows',
-           'format_plan', 'require_ray', 'check_zoo_writable', 'train_network', 'train_plan']
+__all__ = ['SECTION_PLANS', 'SECTIONS', 'TRAIN_SIZES', 'INPUT_SIZES', 'THROUGHPUTS', 'DEVICES', 'RAY_INSTALL', 'section_networks',
+           'plan_networks', 'throughput', 'network_cost', 'plan_rows', 'format_plan', 'require_ray',
+           'check_zoo_writable', 'train_network', 'train_plan']
 
 # %% ../nbs/17_plan.ipynb #5ddbb252
-PAPER_TABLE3_KEEP_PROBS = SETTINGS["transfer"]["paper"]["table3_keep_probs"]  # the paper's 0.5 and 0.3 (default of several sections)
-
-
-def _prefixed(prefix: str, configs: dict) -> dict:
-    return {f"{prefix}{name}": config for name, config in configs.items()}
-
-
-def _check_tables(tables, allowed):
-    unknown = sorted(set(tables) - set(allowed))
-    if unknown:
-        raise ValueError(f"tables must be chosen from {sorted(allowed)}, got {unknown}")
-
-
-def _transfer(profile="cpu", p=None, table3_keep_probs=None, tables=None, dataset=None, sources=None, target_archs=None,
-              table2_arch=None, table7_dataset=None, table7_sources=None, seed=0):
-    s = section_settings("transfer", profile, tables=tables, dataset=dataset, sources=sources, target_archs=target_archs,
-                         table3_keep_probs=table3_keep_probs, table2_arch=table2_arch, table7_dataset=table7_dataset,
-                         table7_sources=table7_sources)
-    tables = s["tables"]
-    _check_tables(tables, (2, 3, 7))
-    configs = {}
-    for number in (3, 7):  # the source x target grids
-        if number in tables:
-            grid_sources, grid_targets = grid_configs(number, s, p, profile=profile, seed=seed)
-            configs.update(_prefixed(f"table {number} | source ", grid_sources), **_prefixed(f"table {number} | ", grid_targets))
-    if 2 in tables:
-        sources2, targets2 = table2_configs(s["table2_arch"], keep_probs(p, [TABLE2_KEEP_PROB])[0], dataset=s["dataset"], profile=profile,
-                                            seed=seed)
-        configs.update(_prefixed("table 2 | source ", sources2), **_prefixed("table 2 | ", targets2))
-    return configs
-
-
-def _ensemble(profile="cpu", p=None, dataset=None, ensemble_archs=None, target_archs=None, seed=0):
-    s = section_settings("ensemble", profile, dataset=dataset, ensemble_archs=ensemble_archs, target_archs=target_archs)
-    members, targets = table6_configs(s["ensemble_archs"], s["target_archs"], keep_probs(p, PAPER_TABLE3_KEEP_PROBS),
-                                      dataset=s["dataset"], profile=profile, seed=seed)
-    return {**_prefixed("member ", members), **targets}
-
-
-def _graybox(profile="cpu", p=None, tables=(8, 9), dataset=None, arch=None, table9_archs=None, seed=0):
-    s = section_settings("graybox", profile, p=p, dataset=dataset, arch=arch, table9_archs=table9_archs)
-    return graybox_configs(tables, arch=s["arch"], keep_probs=keep_probs(s["p"], []), table9_archs=s["table9_archs"],
-                           dataset=s["dataset"], profile=profile, seed=seed)
-
-
-def _whitebox(profile="cpu", p=None, dataset=None, arch=None, seed=0):
-    s = section_settings("whitebox", profile, dataset=dataset, arch=arch)
-    return table10_configs(s["arch"], keep_probs(p, PAPER_TABLE3_KEEP_PROBS), dataset=s["dataset"], profile=profile, seed=seed)
-
-
-def _shuffle(profile="cpu", dataset=None, archs=None, p=None, seed=0):
-    s = section_settings("shuffle", profile, dataset=dataset, archs=archs, p=p)
-    return bottom_configs(s["p"], archs=s["archs"], dataset=s["dataset"], profile=profile, seed=seed)
-
-
-def _stylized(profile="cpu", dataset=None, archs=None, p=None, seed=0):
-    s = section_settings("stylized", profile, dataset=dataset, archs=archs, p=p)
-    return bottom_configs(keep_probs(s["p"], []), archs=s["archs"], dataset=s["dataset"], profile=profile, seed=seed)
-
-
-def _noise(profile="cpu", p=None, dataset=None, seed=0):
-    s = section_settings("noise", profile, dataset=dataset, p=p)
-    return bottom_configs(s["p"], dataset=s["dataset"], profile=profile, seed=seed)
-
-
-def _keep_prob(profile="cpu", p=None, source=None, dataset=None, n_seeds=None, seed=0):
-    s = section_settings("keep_prob", profile, dataset=dataset, source=source, p=p, n_seeds=n_seeds)
-    sources, targets = keep_prob_configs(s["p"], source=s["source"], dataset=s["dataset"], profile=profile, seed=seed,
-                                         n_seeds=s["n_seeds"])
-    return {**_prefixed("source ", sources), **targets}
-
-
-def _decision(profile="cpu", p=None, rows=None, dataset=None, n_seeds=None, seed=0):
-    s = section_settings("decision", profile, dataset=dataset, p=p, rows=rows, n_seeds=n_seeds)
-    return decision_configs(s["rows"], s["p"], dataset=s["dataset"], profile=profile, seed=seed, n_seeds=s["n_seeds"])
-
-
-def _ablation(profile="cpu", source=None, rows=None, dataset=None, ensemble_size=None, seed=0):
-    s = section_settings("ablation", profile, dataset=dataset, source=source, rows=rows, ensemble_size=ensemble_size)
-    row_configs = ablation_configs(s["rows"], source=s["source"], dataset=s["dataset"], profile=profile, seed=seed,
-                                   ensemble_size=s["ensemble_size"])
-    flat = {f"{row} [{k}]": config for row, configs in row_configs.items() for k, config in enumerate(configs)}
-    return {"source": model_config(s["source"], dataset=s["dataset"], profile=profile, seed=seed), **flat}
-
-
-def _adversarial_examples(profile="cpu", defects=None, dataset=None, seed=0):
-    s = section_settings("adversarial_examples", profile, dataset=dataset, defects=defects)
-    if not s["defects"]:
-        raise ValueError("defects must name at least one defective network, e.g. ['0.1-Bottom']")
-    return {label: tested_config(label, dataset=s["dataset"], profile=profile, seed=seed) for label in [*s["defects"], "ResNet-18"]}
-
-
-def _training_curves(profile="cpu", ensure=None, datasets=None, seed=0):
-    s = section_settings("training_curves", profile, ensure=ensure, datasets=datasets)
-    return {f"{label} ({dataset})": tested_config(label, dataset=dataset, profile=profile, seed=seed)
-            for dataset in s["datasets"] for label in s["ensure"]}
-
-
 _ALWAYS_IGNORED = ("output_dir", "run_name", "requires")  # requires: the runner's (runs.yaml)
-# section -> (function of the parameters that decide its networks, parameters that only change the evaluation)
+# section -> (its experiment module's list of networks, parameters that only change the evaluation)
 SECTION_PLANS = {
-    "transfer": (_transfer, ("n_eval", "table2_n_eval", "table7_n_eval")),
-    "ensemble": (_ensemble, ("n_eval",)),
-    "graybox": (_graybox, ("n_eval",)),
-    "whitebox": (_whitebox, ("n_eval",)),
-    "shuffle": (_shuffle, ("data_root", "grids", "n_eval", "min_confidence")),
-    "stylized": (_stylized, ("data_root", "stylized_root", "method", "n_eval", "min_confidence")),
-    "noise": (_noise, ("sigmas", "n_eval", "noise_seeds")),
-    "keep_prob": (_keep_prob, ("n_eval",)),
-    "decision": (_decision, ("n_eval", "n_candidates", "steps", "record_steps", "hsj_steps", "hsj_gradient_evals", "workers",
-                                "stack_networks")),
-    "ablation": (_ablation, ("attacks", "n_eval", "cw_n_eval", "cw_settings", "cw_study_steps")),
-    "adversarial_examples": (_adversarial_examples, ("eps", "n_images")),
-    "training_curves": (_training_curves, ("archs", "defects")),
+    "transfer": (transfer_networks, ("n_eval", "table2_n_eval", "table7_n_eval")),
+    "ensemble": (ensemble_networks, ("n_eval",)),
+    "graybox": (graybox_networks, ("n_eval",)),
+    "whitebox": (whitebox_networks, ("n_eval",)),
+    "shuffle": (shuffle_networks, ("data_root", "grids", "n_eval", "min_confidence")),
+    "stylized": (stylized_networks, ("data_root", "stylized_root", "method", "n_eval", "min_confidence")),
+    "noise": (noise_networks, ("sigmas", "n_eval", "noise_seeds")),
+    "keep_prob": (keep_prob_networks, ("n_eval",)),
+    "decision": (decision_networks, ("n_eval", "n_candidates", "steps", "record_steps", "hsj_steps", "hsj_gradient_evals", "workers",
+                                     "stack_networks")),
+    "ablation": (ablation_networks, ("attacks", "n_eval", "cw_n_eval", "cw_settings", "cw_study_steps")),
+    "adversarial_examples": (adversarial_examples_networks, ("eps", "n_images")),
+    "training_curves": (training_curves_networks, ("archs", "defects")),
 }
 SECTIONS = tuple(SECTION_PLANS)
 
@@ -160,17 +63,6 @@ def section_networks(section: str, parameters: dict | None = None) -> dict[str, 
         raise ValueError(f"section {section!r} has no parameter(s) {', '.join(unknown)}; "
                          f"its parameters: {', '.join([*names, *ignored, *_ALWAYS_IGNORED])}")
     return builder(**{k: v for k, v in parameters.items() if k in names})
-
-# %% ../nbs/17_plan.ipynb #55abab07
-def planned(section: str, namespace: dict, configs: dict) -> dict:
-    "`configs` unchanged, after checking that `section_networks(section, parameters in namespace)` holds every one of them."
-    parameters = {k: namespace[k] for k in _network_parameters(section) if k in namespace}
-    plan = {config.name for config in section_networks(section, parameters).values()}
-    missing = [name for name, config in configs.items() if config.name not in plan]
-    if missing:
-        raise RuntimeError(f"the plan of section {section!r} ({parameters}) lacks {missing}: plan.section_networks and the "
-                           f"notebook build different networks; make {SECTION_PLANS[section][0].__name__} in nbs/17_plan.ipynb agree")
-    return configs
 
 # %% ../nbs/17_plan.ipynb #e590979a
 def plan_networks(jobs) -> dict[str, ModelConfig]:
@@ -415,6 +307,8 @@ def train_plan(
             if started_here:
                 ray.shutdown()
     n_failed = sum(bool(r["error"]) for r in results)
-    log(f"done in {(time.time() - started) / 60:.1f} min: {len(results) - n_failed} trained, {len(unique) - len(missing)} "
-        f"already in the zoo, {n_failed} failed" + (": " + ", ".join(r["name"] for r in results if r["error"]) if n_failed else ""))
+    n_trained = sum(bool(r["trained_now"]) for r in results if not r["error"])
+    log(f"done in {(time.time() - started) / 60:.1f} min: {n_trained} trained, {len(results) - n_failed - n_trained} loaded (trained by "
+        f"another process meanwhile), {len(unique) - len(missing)} already in the zoo, {n_failed} failed"
+        + (": " + ", ".join(r["name"] for r in results if r["error"]) if n_failed else ""))
     return results

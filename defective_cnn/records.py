@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import platform
 import tempfile
@@ -16,7 +17,8 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['atomic_write_bytes', 'atomic_torch_save', 'atomic_write_csv', 'default_device', 'environment_record']
+__all__ = ['RUN_INPUTS_ENV', 'atomic_write_bytes', 'atomic_torch_save', 'atomic_write_csv', 'default_device',
+           'environment_record', 'note_input', 'read_inputs']
 
 # %% ../nbs/04_records.ipynb #72fd55c2
 def _current_umask() -> int:
@@ -69,3 +71,24 @@ def environment_record(device) -> dict:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     return dict(torch=str(torch.__version__), device=str(device), device_name=name, threads=torch.get_num_threads(),
                 python=platform.python_version(), time=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+# %% ../nbs/04_records.ipynb #a0452dac
+RUN_INPUTS_ENV = "DEFECTIVE_CNN_RUN_INPUTS"  # set by the runner while a section notebook runs
+
+
+def note_input(kind: str, name: str, value) -> None:
+    "Record that the running section read input `name` of `kind` ('network', 'data', ...) with identity `value` (JSON)."
+    path = os.environ.get(RUN_INPUTS_ENV)
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps(dict(kind=kind, name=name, value=value), sort_keys=True) + "\n")
+
+
+def read_inputs(path) -> dict:
+    "{kind: {name: value}} from a file of `note_input` lines (empty when the file is missing)."
+    inputs = {}
+    if Path(path).exists():
+        for line in Path(path).read_text().splitlines():
+            note = json.loads(line)
+            inputs.setdefault(note["kind"], {})[note["name"]] = note["value"]
+    return {kind: dict(sorted(names.items())) for kind, names in sorted(inputs.items())}

@@ -16,12 +16,14 @@ import seaborn as sns
 
 from .data import load_dataset
 from .paper import with_paper_values
-from .records import atomic_write_bytes, default_device, environment_record
+from .settings import section_settings, tested_config
+from .records import atomic_write_bytes, default_device, environment_record, note_input
 from .train import get_profile
 from .zoo import default_zoo_dir
 
 # %% auto #0
-__all__ = ['with_run_columns', 'save_results', 'beside_paper', 'zoo_curves', 'class_names', 'draw_tradeoff', 'draw_ratios']
+__all__ = ['ADHOC_FOLDER', 'with_run_columns', 'save_results', 'output_folder', 'beside_paper', 'zoo_curves', 'class_names',
+           'draw_tradeoff', 'draw_ratios', 'training_curves_networks']
 
 # %% ../nbs/16_reports.ipynb #6eb69fc7
 def with_run_columns(frame: pd.DataFrame, profile: str, seed: int, **extra) -> pd.DataFrame:
@@ -40,6 +42,20 @@ def save_results(frame: pd.DataFrame, path, *, profile: str, seed: int, paper_ta
     frame.to_csv(buffer, index=False)
     atomic_write_bytes(path, buffer.getvalue().encode())
     return frame
+
+# %% ../nbs/16_reports.ipynb #877d5515
+ADHOC_FOLDER = Path("papermill_runs") / "adhoc"  # a checkout's folder for runs made by hand (git-ignored)
+
+
+def output_folder(output_dir, section: str) -> Path:
+    "The folder for a section run's files (created): `output_dir` when given, else `ADHOC_FOLDER/<section>` of the checkout around the current folder, else ./defective_cnn_runs/<section>."
+    if output_dir is None:
+        here = Path.cwd().resolve()
+        checkout = next((f for f in (here, *here.parents) if (f / "settings.ini").exists() and (f / "papermill_runs").is_dir()), None)
+        output_dir = checkout / ADHOC_FOLDER / section if checkout else here / "defective_cnn_runs" / section
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 # %% ../nbs/16_reports.ipynb #61c08214
 def beside_paper(frame: pd.DataFrame, *, rows: str, columns: str, value: str = "success_defense_rate", paper: str = "value_paper",
@@ -79,6 +95,7 @@ def zoo_curves(zoo_dir=None, profile: str | None = None, datasets=None, archs=No
         if (profile is not None and meta["profile"] != profile) or (datasets is not None and meta["dataset"] not in datasets) \
                 or (archs is not None and meta["arch"] not in archs) or (defects is not None and defect not in defects):
             continue
+        note_input("network", entry.parent.name, dict(key=meta.get("key"), config={k: meta[k] for k in meta if k not in ("key", "image_shape", "num_classes")}))
         metrics = entry.parent / "metrics.csv"
         if not metrics.exists() or not metrics.stat().st_size:
             continue
@@ -137,3 +154,10 @@ def draw_ratios(table: pd.DataFrame, title: str = "", path=None, xlabel: str = "
     if path is not None:
         fig.savefig(path, dpi=130, bbox_inches="tight")
     return fig
+
+# %% ../nbs/16_reports.ipynb #330963be
+def training_curves_networks(profile="cpu", ensure=None, datasets=None, seed=0) -> dict:
+    "'LABEL (DATASET)' for each network of `ensure` (paper labels such as 'ResNet-18') on each dataset of `datasets`."
+    s = section_settings("training_curves", profile, ensure=ensure, datasets=datasets)
+    return {f"{label} ({dataset})": tested_config(label, dataset=dataset, profile=profile, seed=seed)
+            for dataset in s["datasets"] for label in s["ensure"]}

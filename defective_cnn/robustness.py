@@ -13,12 +13,12 @@ import torch
 
 from .attacks import NOISE_SIGMAS, check_images, check_labels, check_steps, mifgsm
 from .evaluate import correct_by_all, generate_adversarial_set, noise_accuracy, predict
-from .settings import bottom_configs
+from .settings import SETTINGS, bottom_configs, keep_probs, section_settings, tested_config
 from .zoo import TrainedModel, network_columns
 
 # %% auto #0
 __all__ = ['table10_configs', 'whitebox_results', 'check_sigmas', 'noise_curves', 'mifgsm_steps', 'pick_examples',
-           'mifgsm_examples']
+           'mifgsm_examples', 'whitebox_networks', 'noise_networks', 'adversarial_examples_networks']
 
 # %% ../nbs/13_robustness.ipynb #1e3785d7
 def _module(model):
@@ -139,3 +139,24 @@ def mifgsm_examples(models: dict, images, labels, eps=(16, 32), class_names=None
                                  label_name=class_names[true] if class_names else str(true),
                                  predicted_name=class_names[pred] if class_names else str(pred)))
     return pd.DataFrame(rows), adversarials
+
+# %% ../nbs/13_robustness.ipynb #9261e797
+def whitebox_networks(profile="cpu", p=None, dataset=None, arch=None, seed=0) -> dict:
+    "Table 10's networks: the standard one and a p-Bottom one per keep probability (the paper's 0.5 and 0.3 by default)."
+    s = section_settings("whitebox", profile, dataset=dataset, arch=arch)
+    return table10_configs(s["arch"], keep_probs(p, SETTINGS["transfer"]["paper"]["table3_keep_probs"]), dataset=s["dataset"],
+                           profile=profile, seed=seed)
+
+
+def noise_networks(profile="cpu", p=None, dataset=None, seed=0) -> dict:
+    "Figure 4's networks: the standard ResNet-18 and the p-Bottom ones."
+    s = section_settings("noise", profile, dataset=dataset, p=p)
+    return bottom_configs(s["p"], dataset=s["dataset"], profile=profile, seed=seed)
+
+
+def adversarial_examples_networks(profile="cpu", defects=None, dataset=None, seed=0) -> dict:
+    "Figures 3 and 6's networks: each defective network named in `defects`, and the standard ResNet-18."
+    s = section_settings("adversarial_examples", profile, dataset=dataset, defects=defects)
+    if not s["defects"]:
+        raise ValueError("defects must name at least one defective network, e.g. ['0.1-Bottom']")
+    return {label: tested_config(label, dataset=s["dataset"], profile=profile, seed=seed) for label in [*s["defects"], "ResNet-18"]}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import io
 import json
 import numbers
 import os
@@ -20,11 +21,13 @@ from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['READS_SUFFIX', 'RUN_ENVIRONMENT', 'REQUIREMENTS', 'find_repo_root', 'section_notebooks', 'packaged_notebooks',
-           'Locations', 'locate', 'parse_parameter', 'declared_parameters', 'check_parameters', 'load_runs', 'run_name',
-           'notebook_hash', 'package_imports', 'used_modules', 'source_hashes', 'read_runs_state', 'is_up_to_date',
-           'clock', 'cell_title', 'Talker', 'paper_partner', 'table_columns', 'format_table', 'run_files',
-           'committed_runs', 'shown_path', 'describe_run', 'RunResult', 'run_section', 'run_many']
+__all__ = ['REQUIREMENTS', 'READS_SUFFIX', 'MANIFEST_FORMAT', 'TIMING_COLUMNS', 'RUN_ENVIRONMENT', 'find_repo_root',
+           'section_notebooks', 'packaged_notebooks', 'Locations', 'locate', 'parse_parameter', 'declared_parameters',
+           'check_parameters', 'load_runs', 'run_name', 'code_hash', 'notebook_code_hash', 'package_imports',
+           'used_modules', 'source_hashes', 'clock', 'cell_title', 'Talker', 'paper_partner', 'table_columns',
+           'format_table', 'run_files', 'committed_runs', 'shown_path', 'describe_run', 'results_hash',
+           'read_runs_state', 'RunState', 'current_data_fingerprint', 'run_state', 'is_up_to_date', 'compare_results',
+           'RunResult', 'run_section', 'run_many']
 
 # %% ../nbs/18_runner.ipynb #842e2020
 def find_repo_root(start=None) -> Path:
@@ -130,13 +133,38 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def notebook_hash(path) -> str:
-    "Hash of a notebook's cell sources (outputs and metadata do not count)."
-    cells = json.loads(Path(path).read_text())["cells"]
-    return _sha(json.dumps([(c["cell_type"], "".join(c["source"])) for c in cells]).encode())
+def code_hash(source: str) -> str:
+    "Hash of Python `source` read as code: comments, docstrings (any string standing alone as a statement) and layout do not count."
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list):
+            kept = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str))]
+            node.body = kept or [ast.Pass()]
+    return _sha(ast.dump(tree, annotate_fields=False).encode())
 
 
-_NOT_HASHED = {"__init__", "_modidx", "runner", "cli"}  # the version, the index nbdev writes; how runs are started and shown
+def _cell_code(cell) -> str:
+    "A code cell's source without IPython's `%` and `!` lines."
+    return "\n".join(l for l in "".join(cell["source"]).splitlines() if not l.lstrip().startswith(("%", "!")))
+
+
+def notebook_code_hash(path) -> str:
+    "Hash of a notebook's code cells read as code (`code_hash`; a cell that is not Python counts as text): markdown, outputs and metadata do not count."
+    hashes = []
+    for cell in json.loads(Path(path).read_text())["cells"]:
+        if cell["cell_type"] == "code":
+            try:
+                hashes.append(code_hash(_cell_code(cell)))
+            except SyntaxError:
+                hashes.append(_sha(_cell_code(cell).encode()))
+    return _sha(json.dumps(hashes).encode())
+
+
+# Not counted: the version and the index nbdev writes; how runs are started and shown (runner, cli); and `train`, whose
+# effect reaches a run only through trained networks: a run records their zoo keys, and tests/test_zoo_keys.py fails when
+# training gives other weights under the same key.
+_NOT_HASHED = {"__init__", "_modidx", "runner", "cli", "train"}
 
 
 def _package_root() -> Path:
@@ -164,12 +192,11 @@ def package_imports(source: str, modules) -> set:
 def _notebook_code(notebook) -> str:
     "The code cells of a notebook as one Python source, IPython's `%` and `!` lines left out."
     cells = json.loads(Path(notebook).read_text())["cells"]
-    lines = [line for c in cells if c["cell_type"] == "code" for line in "".join(c["source"]).splitlines() + [""]]
-    return "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))
+    return "\n\n".join(_cell_code(c) for c in cells if c["cell_type"] == "code")
 
 
 def used_modules(notebook, root=None) -> list:
-    "File names of the package modules a notebook runs: those its code imports and every module they import in turn (runner and CLI left out)."
+    "File names of the package modules a notebook runs: those its code imports and every module they import in turn (see _NOT_HASHED)."
     root = Path(root) if root is not None else _package_root()
     modules = {p.stem for p in root.glob("*.py")}
     try:
@@ -185,27 +212,10 @@ def used_modules(notebook, root=None) -> list:
 
 
 def source_hashes(notebook, root=None) -> dict:
-    "File name -> hash of its source for each module in `used_modules(notebook)`: what a run's results depend on in the package."
+    "File name -> `code_hash` of each module in `used_modules(notebook)`: the package code a run's results depend on."
     root = Path(root) if root is not None else _package_root()
-    return {name: _sha((root / name).read_bytes()) for name in used_modules(notebook, root)}
+    return {name: code_hash((root / name).read_text()) for name in used_modules(notebook, root)}
 
-
-READS_SUFFIX = ".reads.json"  # a run that reads other runs' results lists them in <run>.reads.json: ["section/run", ...]
-
-
-def read_runs_state(out_dir, names) -> dict:
-    "'section/run' -> hash of that run's manifest in `out_dir` (None where it has none): what a reading run depends on."
-    return {name: _sha(path.read_bytes()) if (path := Path(out_dir) / f"{name}.json").exists() else None for name in names}
-
-
-def is_up_to_date(notebook, parameters: dict, output: Path) -> bool:
-    manifest = output.with_suffix(".json")
-    if not (output.exists() and manifest.exists()):
-        return False
-    saved = json.loads(manifest.read_text())
-    return (saved.get("status") == "ok" and saved.get("parameters") == parameters
-            and saved.get("notebook_hash") == notebook_hash(notebook) and saved.get("sources") == source_hashes(notebook)
-            and (not saved.get("reads") or read_runs_state(output.parent.parent, saved["reads"]) == saved["reads"]))
 
 # %% ../nbs/18_runner.ipynb #28ac9f73
 def clock(seconds: float) -> str:
@@ -466,6 +476,150 @@ def describe_run(out_dir, section: str, run: str, max_rows: int | None = 30, ind
     lines += [f"{indent}{kind + ':':<9} {shown_path(p)}" for kind, key in (("table", "csv"), ("figure", "png")) for p in files[key]]
     return "\n".join(lines)
 
+# %% ../nbs/18_runner.ipynb #d0450191
+REQUIREMENTS = {"cuda": "a CUDA device"}  # what a named run may require (`requires:` in runs.yaml)
+
+
+def _available(requirement: str) -> bool:
+    import torch
+
+    return torch.cuda.is_available() if requirement == "cuda" else True
+
+
+READS_SUFFIX = ".reads.json"  # a run that reads other runs' results lists them in <run>.reads.json: ["section/run", ...]
+
+
+def results_hash(out_dir, name: str) -> str | None:
+    "Hash of the CSV files of run `name` ('section/run') in `out_dir`; None when it has no manifest: what a run that reads it depends on."
+    section, run = name.split("/", 1)
+    files = run_files(Path(out_dir) / section, run)
+    if files["manifest"] is None:
+        return None
+    return _sha(b"".join(p.name.encode() + b"\0" + p.read_bytes() for p in files["csv"]))
+
+
+def read_runs_state(out_dir, names) -> dict:
+    "'section/run' -> `results_hash` of each run in `names`."
+    return {name: results_hash(out_dir, name) for name in names}
+
+
+MANIFEST_FORMAT = 2  # manifests before it lack the recorded inputs: `migrate` or run again
+
+
+@dataclass
+class RunState:
+    "Whether a named run's committed results still follow from its inputs, and if not, which inputs changed."
+    section: str
+    run: str
+    state: str  # 'current', 'stale', 'not run' or 'failed'
+    changed: list  # the inputs that differ: 'parameters', 'notebook', 'module X', 'network Y', 'data Z', 'run S/R'...
+    requires: str | None = None  # 'cuda' for a run that needs a CUDA device
+    note: str = ""  # what could not be checked here (data that is missing)
+
+    @property
+    def needs_device(self) -> bool:
+        "A run to redo that this machine cannot run."
+        return self.state != "current" and self.requires is not None and not _available(self.requires)
+
+    def line(self, width: int = 28) -> str:
+        what = self.state + (f": {', '.join(self.changed)}" if self.changed else "")
+        if self.needs_device:
+            what = f"needs {self.requires.upper()} ({what})"
+        return f"{self.section + '/' + self.run:<{width}} {what}" + (f" [{self.note}]" if self.note else "")
+
+
+def _network_changes(networks: dict) -> list:
+    from defective_cnn.zoo import ModelConfig
+
+    changed = []
+    for name, noted in networks.items():
+        try:
+            same = ModelConfig.from_dict(noted["config"]).key == noted["key"]
+        except Exception:  # a configuration this package can no longer read
+            same = False
+        if not same:
+            changed.append(f"network {name}")
+    return changed
+
+
+def current_data_fingerprint(name: str, _cache={}) -> str | None:
+    "The fingerprint of dataset `name` as it is on this machine (None where its files are missing); computed once per process."
+    from defective_cnn.data import DatasetNotFoundError, dataset_fingerprint, load_dataset
+
+    if name not in _cache:
+        try:
+            data = load_dataset(name)
+            _cache[name] = dataset_fingerprint(data.train, data.test)
+        except DatasetNotFoundError:
+            _cache[name] = None
+    return _cache[name]
+
+
+def run_state(section: str, run: str, parameters: dict, notebook, out_dir, check_data: bool = True) -> RunState:
+    "Compare the manifest of `out_dir/section/run` with the inputs now: parameters, notebook code, package code, networks, data, runs read."
+    parameters = dict(parameters)
+    requires = parameters.pop("requires", None)
+    folder = Path(out_dir) / section
+    manifest, executed = folder / f"{run}.json", folder / f"{run}.ipynb"
+    if not manifest.exists():
+        return RunState(section, run, "not run", [], requires)
+    saved = json.loads(manifest.read_text())
+    if saved.get("status") != "ok" or not executed.exists():
+        return RunState(section, run, "failed" if saved.get("status") == "failed" else "not run", [], requires)
+    if saved.get("format", 1) < MANIFEST_FORMAT:
+        return RunState(section, run, "stale", [f"manifest format {saved.get('format', 1)}"], requires)
+    changed = [] if saved.get("parameters") == parameters else ["parameters"]
+    changed += [] if saved.get("notebook_code") == notebook_code_hash(notebook) else ["notebook"]
+    now = source_hashes(notebook)
+    changed += [f"module {m}" for m in sorted(set(now) | set(saved.get("sources", {}))) if now.get(m) != saved["sources"].get(m)]
+    changed += _network_changes(saved.get("networks", {}))
+    missing = []
+    for name, fingerprint in saved.get("data", {}).items() if check_data else ():
+        current = current_data_fingerprint(name)
+        if current is None:
+            missing.append(name)
+        elif current != fingerprint:
+            changed.append(f"data {name}")
+    changed += [f"run {name}" for name, state in saved.get("reads", {}).items() if results_hash(out_dir, name) != state]
+    note = f"data not checked: {', '.join(missing)} not on this machine" if missing else ""
+    return RunState(section, run, "stale" if changed else "current", changed, requires, note)
+
+
+def is_up_to_date(notebook, parameters: dict, output: Path) -> bool:
+    "Whether the run executed into `output` (`<out_dir>/<section>/<run>.ipynb`) is current (`run_state`)."
+    output = Path(output)
+    return run_state(output.parent.name, output.stem, parameters, notebook, output.parent.parent).state == "current"
+
+
+# %% ../nbs/18_runner.ipynb #a9dbfd5f
+TIMING_COLUMNS = ("seconds", "torch", "device")  # how long a step took and where it ran: not the run's numbers
+
+
+def _csv_frame(data: bytes):
+    import pandas as pd
+
+    return pd.read_csv(io.BytesIO(data)) if data.strip() else pd.DataFrame()
+
+
+def compare_results(before: dict, after: dict) -> dict:
+    "{CSV file name: what moved} between two runs' CSVs ({name: bytes} each): '(new file)', '(file gone)', '(rows)', or the columns whose values differ; `TIMING_COLUMNS` aside. Empty: every number the same."
+    moved = {}
+    for name in sorted(set(before) | set(after)):
+        if name not in before or name not in after:
+            moved[name] = ["(new file)" if name not in before else "(file gone)"]
+            continue
+        old, new = _csv_frame(before[name]), _csv_frame(after[name])
+        old, new = (f.drop(columns=[c for c in TIMING_COLUMNS if c in f]) for f in (old, new))
+        if len(old) != len(new):
+            moved[name] = [f"(rows: {len(old)} -> {len(new)})"]
+            continue
+        columns = [c for c in dict.fromkeys([*old.columns, *new.columns])
+                   if c not in old or c not in new or not old[c].reset_index(drop=True).equals(new[c].reset_index(drop=True))]
+        if columns:
+            moved[name] = columns
+    return moved
+
+
 # %% ../nbs/18_runner.ipynb #cc38bb02
 @dataclass
 class RunResult:
@@ -479,15 +633,6 @@ class RunResult:
 
 
 RUN_ENVIRONMENT = {"DEFECTIVE_CNN_QUIET": "1", "DEFECTIVE_CNN_PROGRESS": "lines"}  # what the runner sets for its kernels
-REQUIREMENTS = {"cuda": "a CUDA device"}  # what a named run may require (`requires:` in runs.yaml)
-
-
-def _available(requirement: str) -> bool:
-    import torch
-
-    return torch.cuda.is_available() if requirement == "cuda" else True
-
-
 @contextmanager
 def _environment(values: dict):
     previous = {k: os.environ.get(k) for k in values}
@@ -498,6 +643,24 @@ def _environment(values: dict):
         for k, v in previous.items():
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
+
+
+def _keep_if_reproduced(folder: Path, run: str, before: dict, before_notebook: bytes | None) -> str:
+    "After a run that had committed results: keep them when every number is the same (see `compare_results`); say what happened."
+    from defective_cnn.records import atomic_write_bytes
+
+    now = run_files(folder, run)
+    moved = compare_results(before["csv"], {p.name: p.read_bytes() for p in now["csv"]})
+    if moved:
+        return "  numbers moved against the committed run: " + "; ".join(f"{name}: {', '.join(cols)}" for name, cols in moved.items())
+    for name, data in (*before["csv"].items(), *before["png"].items()):
+        atomic_write_bytes(folder / name, data)
+    kept = "CSV and PNG files"
+    if before_notebook is not None:
+        atomic_write_bytes(folder / f"{run}.ipynb", before_notebook)
+        kept += " and the executed notebook"
+    return (f"  reproduced: every CSV number is the same as in the committed run ({', '.join(TIMING_COLUMNS)} aside); its {kept} "
+            f"are kept as they were, so only the manifest changed")
 
 
 def run_section(
@@ -514,7 +677,7 @@ def run_section(
     "Execute one section notebook with papermill, telling `log` what it does; never raises for a failing notebook (see `status`)."
     import papermill
     import torch
-    from defective_cnn.records import atomic_write_bytes, default_device, environment_record
+    from defective_cnn.records import RUN_INPUTS_ENV, atomic_write_bytes, default_device, environment_record, read_inputs
 
     if nbs_dir is None or out_dir is None:
         where = locate(out_dir=out_dir)
@@ -532,19 +695,26 @@ def run_section(
     run = run or run_name(parameters)
     folder = out_dir / section
     output = folder / f"{run}.ipynb"
-    if not force and is_up_to_date(notebook, parameters, output):
-        log(f"{section}/{run}: up to date — {notebook.name}, its parameters and the package modules it uses are unchanged since this run; "
-            f"--force (force=True) runs it again. Its results:")
+    state = run_state(section, run, parameters, notebook, out_dir)
+    if not force and state.state == "current":
+        log(f"{section}/{run}: up to date — its parameters, the code of {notebook.name} and of the package modules it uses, the networks "
+            f"and the data it read are unchanged since this run; --force (force=True) runs it again. Its results:")
         log(describe_run(out_dir, section, run, max_rows))
         return RunResult(section, run, "skipped", output)
     if requires is not None and not _available(requires):
         log(f"{section}/{run}: not run — it requires {REQUIREMENTS[requires]} (requires: {requires}) and this machine has none"
-            + ("; its committed results are from another notebook, package or parameters" if output.exists() else ""))
+            + (f"; its committed results are {state.state}: {', '.join(state.changed)}" if output.exists() else ""))
         return RunResult(section, run, "unavailable", output)
     folder.mkdir(parents=True, exist_ok=True)
     running = folder / f".{run}.running.ipynb"
     reads_file = folder / f"{run}{READS_SUFFIX}"
     reads_file.unlink(missing_ok=True)  # only what this execution writes counts
+    inputs_file = folder / f".{run}.inputs.jsonl"  # the networks and data the notebook reads (records.note_input)
+    inputs_file.unlink(missing_ok=True)
+    committed = run_files(folder, run)
+    before = {kind: {p.name: p.read_bytes() for p in committed[kind]} for kind in ("csv", "png")}
+    before_notebook = output.read_bytes() if output.exists() else None
+    before_code = json.loads(committed["manifest"].read_text()).get("notebook_code") if committed["manifest"] else None
     injected = dict(parameters, output_dir=str(folder.resolve()), run_name=run)
     injected = {k: v for k, v in injected.items() if k in declared_parameters(notebook)}
     log(f"{section}/{run}: running {shown_path(notebook)} with {parameters or 'its defaults'} into {shown_path(folder)}")
@@ -552,7 +722,7 @@ def run_section(
     packaged = notebook.parent.resolve() == packaged_notebooks().resolve()  # run in the output folder, not in site-packages
     started, error = time.time(), ""
     try:
-        with _environment(RUN_ENVIRONMENT):
+        with _environment(dict(RUN_ENVIRONMENT, **{RUN_INPUTS_ENV: str(inputs_file.resolve())})):
             papermill.execute_notebook(str(notebook), str(running), parameters=injected, kernel_name=kernel,
                                        cwd=str(folder if packaged else notebook.parent), progress_bar=False, log_output=False,
                                        **talker.hooks())
@@ -566,14 +736,19 @@ def run_section(
     seconds = time.time() - started
     if running.exists():
         os.replace(running, output if status == "ok" else folder / f"{run}.failed.ipynb")
-    manifest = dict(section=section, run=run, status=status, parameters=parameters, notebook=notebook.name,
-                    notebook_hash=notebook_hash(notebook), sources=source_hashes(notebook), seconds=round(seconds, 1),
+    inputs = read_inputs(inputs_file)
+    inputs_file.unlink(missing_ok=True)
+    manifest = dict(format=MANIFEST_FORMAT, section=section, run=run, status=status, parameters=parameters, notebook=notebook.name,
+                    notebook_code=notebook_code_hash(notebook), sources=source_hashes(notebook), networks=inputs.get("network", {}),
+                    data=inputs.get("data", {}), seconds=round(seconds, 1),
                     finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), torch=str(torch.__version__), error=error,
                     environment=environment_record(default_device()))  # device name, threads, python, time
     if status == "ok" and reads_file.exists():
         manifest["reads"] = read_runs_state(out_dir, json.loads(reads_file.read_text()))
     atomic_write_bytes(output.with_suffix(".json"), json.dumps(manifest, indent=1).encode())
     log(f"{section}/{run}: {status} in {clock(seconds)}" + (f" — {error}" if error else ""))
+    if status == "ok" and before["csv"]:
+        log(_keep_if_reproduced(folder, run, before, before_notebook if before_code == manifest["notebook_code"] else None))
     if status == "ok":
         log(describe_run(out_dir, section, run, max_rows))
     elif (folder / f"{run}.failed.ipynb").exists():

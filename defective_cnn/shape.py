@@ -12,10 +12,12 @@ import torch
 
 from .evaluate import correct_by_all, predict_with_confidence
 from .transforms import check_grid, cue_conflict_pairs, shuffle_patches, stylize
+from .settings import bottom_configs, keep_probs, section_settings
 from .zoo import network_columns
 
 # %% auto #0
-__all__ = ['shuffle_results', 'shape_bias', 'cue_conflict_results', 'match_stylized', 'stylized_folder_results']
+__all__ = ['shuffle_results', 'shape_bias', 'cue_conflict_results', 'match_stylized', 'stylized_folder_results',
+           'shuffle_networks', 'stylized_networks']
 
 # %% ../nbs/15_shape.ipynb #8f05545d
 def _describe(name, model) -> dict:
@@ -112,3 +114,15 @@ def stylized_folder_results(models: dict, original, stylized, min_confidence: fl
         rows.append(dict(_describe(name, model), method="stylized-folder", stylized_accuracy=n_correct / max(int(kept.sum()), 1),
                          n_correct=n_correct, n_eval=int(kept.sum()), n_matched=len(first)))
     return pd.DataFrame(rows)
+
+# %% ../nbs/15_shape.ipynb #f9a214ff
+def shuffle_networks(profile="cpu", dataset=None, archs=None, p=None, seed=0) -> dict:
+    "Tables 1 and 11's networks: for each architecture, the standard one and its p-Bottom ones."
+    s = section_settings("shuffle", profile, dataset=dataset, archs=archs, p=p)
+    return bottom_configs(s["p"], archs=s["archs"], dataset=s["dataset"], profile=profile, seed=seed)
+
+
+def stylized_networks(profile="cpu", dataset=None, archs=None, p=None, seed=0) -> dict:
+    "The cue-conflict (Stylized-ImageNet) section's networks: for each architecture, the standard one and its p-Bottom ones."
+    s = section_settings("stylized", profile, dataset=dataset, archs=archs, p=p)
+    return bottom_configs(keep_probs(s["p"], []), archs=s["archs"], dataset=s["dataset"], profile=profile, seed=seed)

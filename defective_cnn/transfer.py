@@ -14,7 +14,7 @@ from .attacks import check_steps, cw_l2
 from .evaluate import predict, transfer_table
 from .models import Ensemble
 from .paper import TABLE_SPECS, keep_prob_tradeoff, paper_table, with_paper_values
-from .settings import PAPER_KEEP_PROBS, bottom_configs, evaluation_images, keep_probs, paper_attacks, tested_config
+from .settings import PAPER_KEEP_PROBS, SETTINGS, bottom_configs, evaluation_images, keep_probs, paper_attacks, section_settings, tested_config
 from .zoo import TrainedModel, model_config, network_columns
 
 # %% auto #0
@@ -23,7 +23,8 @@ __all__ = ['TABLE2_KEEP_PROB', 'GRID_TABLES', 'GRAYBOX_TABLES', 'ABLATION_TABLES
            'grid_configs', 'grid_results', 'table8_configs', 'table9_configs', 'graybox_results', 'graybox_configs',
            'graybox_table', 'keep_prob_configs', 'tradeoff_points', 'tradeoff_summary', 'paper_tradeoff',
            'ablation_table', 'ablation_attacks', 'is_ensemble_row', 'ablation_rows', 'ablation_configs',
-           'ablation_results', 'cw_success_by_steps']
+           'ablation_results', 'cw_success_by_steps', 'transfer_networks', 'table_part', 'ensemble_networks',
+           'graybox_networks', 'keep_prob_networks', 'ablation_networks', 'ablation_members']
 
 # %% ../nbs/12_transfer.ipynb #e850ca7a
 def _module(model):
@@ -347,3 +348,80 @@ def cw_success_by_steps(source, images, labels, steps=(25, 50, 100, 200), confid
                          median_l2=float(l2[fooled].median()) if fooled.any() else float("nan"),
                          seconds=round(time.perf_counter() - started, 1)))
     return pd.DataFrame(rows)
+
+# %% ../nbs/12_transfer.ipynb #d99d75f3
+def _prefixed(prefix: str, configs: dict) -> dict:
+    return {f"{prefix}{name}": config for name, config in configs.items()}
+
+
+def _check_tables(tables, allowed):
+    unknown = sorted(set(tables) - set(allowed))
+    if unknown:
+        raise ValueError(f"tables must be chosen from {sorted(allowed)}, got {unknown}")
+
+
+def transfer_networks(profile="cpu", p=None, table3_keep_probs=None, tables=None, dataset=None, sources=None, target_archs=None,
+                      table2_arch=None, table7_dataset=None, table7_sources=None, seed=0) -> dict:
+    "The transfer section's networks: 'table N | source ARCH' and 'table N | TARGET' for the grids (3, 7) and Table 2."
+    s = section_settings("transfer", profile, tables=tables, dataset=dataset, sources=sources, target_archs=target_archs,
+                         table3_keep_probs=table3_keep_probs, table2_arch=table2_arch, table7_dataset=table7_dataset,
+                         table7_sources=table7_sources)
+    _check_tables(s["tables"], (2, 3, 7))
+    configs = {}
+    for number in (3, 7):  # the source x target grids
+        if number in s["tables"]:
+            grid_sources, grid_targets = grid_configs(number, s, p, profile=profile, seed=seed)
+            configs.update(_prefixed(f"table {number} | source ", grid_sources), **_prefixed(f"table {number} | ", grid_targets))
+    if 2 in s["tables"]:
+        sources2, targets2 = table2_configs(s["table2_arch"], keep_probs(p, [TABLE2_KEEP_PROB])[0], dataset=s["dataset"],
+                                            profile=profile, seed=seed)
+        configs.update(_prefixed("table 2 | source ", sources2), **_prefixed("table 2 | ", targets2))
+    return configs
+
+
+def table_part(networks: dict, number: int) -> dict:
+    "The entries of `transfer_networks(...)` (configs or trained models) of Table `number`, without the 'table N | ' prefix."
+    prefix = f"table {number} | "
+    return {name[len(prefix):]: value for name, value in networks.items() if name.startswith(prefix)}
+
+
+def ensemble_networks(profile="cpu", p=None, dataset=None, ensemble_archs=None, target_archs=None, seed=0) -> dict:
+    "Table 6's networks: 'member ARCH' (the ensemble source) and the targets."
+    s = section_settings("ensemble", profile, dataset=dataset, ensemble_archs=ensemble_archs, target_archs=target_archs)
+    members, targets = table6_configs(s["ensemble_archs"], s["target_archs"], keep_probs(p, SETTINGS["transfer"]["paper"]["table3_keep_probs"]),
+                                      dataset=s["dataset"], profile=profile, seed=seed)
+    return {**_prefixed("member ", members), **targets}
+
+
+def graybox_networks(profile="cpu", p=None, tables=(8, 9), dataset=None, arch=None, table9_archs=None, seed=0) -> dict:
+    "Tables 8 and 9's networks (see `graybox_configs`)."
+    s = section_settings("graybox", profile, p=p, dataset=dataset, arch=arch, table9_archs=table9_archs)
+    return graybox_configs(tables, arch=s["arch"], keep_probs=keep_probs(s["p"], []), table9_archs=s["table9_archs"],
+                           dataset=s["dataset"], profile=profile, seed=seed)
+
+
+def keep_prob_networks(profile="cpu", p=None, source=None, dataset=None, n_seeds=None, seed=0) -> dict:
+    "Figure 5's networks: 'source ARCH' and one target per keep probability (and seed)."
+    s = section_settings("keep_prob", profile, dataset=dataset, source=source, p=p, n_seeds=n_seeds)
+    sources, targets = keep_prob_configs(s["p"], source=s["source"], dataset=s["dataset"], profile=profile, seed=seed,
+                                         n_seeds=s["n_seeds"])
+    return {**_prefixed("source ", sources), **targets}
+
+
+def ablation_networks(profile="cpu", source=None, rows=None, dataset=None, ensemble_size=None, seed=0) -> dict:
+    "Tables 12-16's networks: 'source' and 'ROW [k]' for the k-th network of each row (several for an ensemble row)."
+    s = section_settings("ablation", profile, dataset=dataset, source=source, rows=rows, ensemble_size=ensemble_size)
+    row_configs = ablation_configs(s["rows"], source=s["source"], dataset=s["dataset"], profile=profile, seed=seed,
+                                   ensemble_size=s["ensemble_size"])
+    flat = {f"{row} [{k}]": config for row, configs in row_configs.items() for k, config in enumerate(configs)}
+    return {"source": model_config(s["source"], dataset=s["dataset"], profile=profile, seed=seed), **flat}
+
+
+def ablation_members(networks: dict) -> dict:
+    "{row: [its networks]} from the 'ROW [k]' entries of `ablation_networks(...)` (configs or trained models), in order."
+    rows = {}
+    for name, value in networks.items():
+        if name != "source":
+            row, k = name.rsplit(" [", 1)
+            rows.setdefault(row, {})[int(k.rstrip("]"))] = value
+    return {row: [members[k] for k in sorted(members)] for row, members in rows.items()}

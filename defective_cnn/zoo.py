@@ -20,12 +20,12 @@ from torch import nn
 
 from .data import PixelNormalizer, cache_folder, load_dataset
 from .models import build_model, defect_columns
-from .records import atomic_write_bytes, default_device
+from .records import atomic_write_bytes, default_device, note_input
 from .train import ADVERSARIAL_TRAINING, TrainProfile, get_profile, load_checkpoint, train
 
 # %% auto #0
 __all__ = ['ZOO_FORMAT', 'SMALL_DATASETS', 'BASELINES', 'default_zoo_dir', 'ModelConfig', 'TrainedModel', 'build_untrained',
-           'zoo_lock', 'get_model', 'list_zoo', 'remove_from_zoo', 'dataset_overrides', 'model_config',
+           'zoo_lock', 'note_network', 'get_model', 'list_zoo', 'remove_from_zoo', 'dataset_overrides', 'model_config',
            'network_columns', 'is_stored', 'get_models']
 
 # %% ../nbs/07_zoo.ipynb #4ecd81c7
@@ -135,6 +135,16 @@ def zoo_lock(config: ModelConfig, zoo_dir=None, timeout: float = -1) -> FileLock
     return FileLock(str(zoo_dir / f"{config.name}.lock"), timeout=timeout)
 
 
+def note_network(config: ModelConfig):
+    "Tell a running section's record (records.note_input) that it used the network of `config`: its key and configuration."
+    note_input("network", config.name, dict(key=config.key, config=config.to_dict()))
+
+
+def _noted(trained: TrainedModel) -> TrainedModel:
+    note_network(trained.config)
+    return trained
+
+
 def get_model(
     config: ModelConfig,
     zoo_dir=None,  # default: default_zoo_dir()
@@ -152,12 +162,12 @@ def get_model(
     device = torch.device(device) if device is not None else default_device()
     stored = _load_stored(config, path, device)
     if stored is not None:
-        return stored
+        return _noted(stored)
     zoo_dir.mkdir(parents=True, exist_ok=True)
     with zoo_lock(config, zoo_dir):
         stored = _load_stored(config, path, device)  # trained by another process while this one waited
         if stored is not None:
-            return stored
+            return _noted(stored)
         profile = config.train_profile()
         data = data if data is not None else _load_data(config, profile, data_root)
         path.mkdir(parents=True, exist_ok=True)
@@ -166,7 +176,7 @@ def get_model(
         model = build_untrained(config, data.image_shape, data.num_classes, data.mean)
         metrics = train(model, data, profile, seed=config.seed, run_dir=path, config=config.to_dict(), device=device,
                         progress=progress, on_epoch_end=on_epoch_end)
-    return TrainedModel(model.eval(), config, metrics, path, trained_now=True)
+    return _noted(TrainedModel(model.eval(), config, metrics, path, trained_now=True))
 
 
 def list_zoo(zoo_dir=None) -> list[dict]:

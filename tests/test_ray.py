@@ -57,7 +57,7 @@ def test_plan_on_two_workers(cluster, networks, local_zoo, tmp_path):
     for config in networks.values():
         assert same_weights(weights(tmp_path, config), weights(local_zoo, config)), config.name
     assert lines[1].startswith("[1/4] ") and "test accuracy" in lines[1] and "node " in lines[1]
-    assert lines[-1].startswith("done in") and f"{len(networks)} trained, 0 already in the zoo, 0 failed" in lines[-1]
+    assert lines[-1].startswith("done in") and f"{len(networks)} trained, 0 loaded (trained by another process meanwhile), 0 already in the zoo, 0 failed" in lines[-1]
     assert plan.train_plan(networks, "ray", zoo_dir=tmp_path, log=lines.append) == []  # nothing left to train
 
 
