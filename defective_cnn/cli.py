@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from .runner import (check_parameters, committed_runs, describe_run, load_runs, locate, parse_parameter,
+from .runner import (check_parameters, committed_runs, describe_run, format_run_states, load_runs, locate, named_run_states,
+                                  parse_parameter,
                                   run_many, section_notebooks, shown_path)
 from .train import PROFILES
 from .zoo import default_zoo_dir, list_zoo, remove_from_zoo
@@ -136,6 +137,13 @@ def _show(args) -> int:
     return 0
 
 
+def _status(args) -> int:
+    where = locate(out_dir=args.out)
+    runs = load_runs(Path(args.runs) if args.runs else where.runs_file)
+    print(format_run_states(named_run_states(runs, where.nbs_dir, where.out_dir, args.section)))
+    return 0
+
+
 def _rows(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of rows; give 0 (all) or more")
@@ -164,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--out", default=None, help=out_help)
     show.add_argument("--rows", type=_rows, default=30, help=rows_help)
     show.set_defaults(func=_show)
+    status = commands.add_parser("status", help="say of each named run whether its committed results are current, or which input changed")
+    status.add_argument("section", nargs="?", default="all", help="a section, or 'all' (default)")
+    status.add_argument("--runs", default=None, help="run file (default: papermill_runs/runs.yaml, or the one in the package)")
+    status.add_argument("--out", default=None, help=out_help)
+    status.set_defaults(func=_status)
     zoo = commands.add_parser("zoo", help="list or remove trained models")
     zoo.add_argument("--zoo", default=None, help="zoo folder (default: $DEFECTIVE_CNN_ZOO or ~/.cache/defective_cnn/zoo)")
     zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True)

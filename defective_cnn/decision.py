@@ -302,7 +302,7 @@ def decision_results(models: dict, distances: pd.DataFrame, steps: int | None = 
     return frame
 
 # %% ../nbs/14_decision.ipynb #3720529a
-def decision_networks(profile="cpu", p=None, rows=None, dataset=None, n_seeds=None, seed=0) -> dict:
-    "Table 4's networks (see `decision_configs`)."
-    s = section_settings("decision", profile, dataset=dataset, p=p, rows=rows, n_seeds=n_seeds)
-    return decision_configs(s["rows"], s["p"], dataset=s["dataset"], profile=profile, seed=seed, n_seeds=s["n_seeds"])
+def decision_networks(profile="cpu", p=None, rows=None, dataset=None, seed=0) -> dict:
+    "Table 4's networks, one per row, of seed + 1 (see `decision_configs`; seeds repeat as named runs)."
+    s = section_settings("decision", profile, dataset=dataset, p=p, rows=rows)
+    return decision_configs(s["rows"], s["p"], dataset=s["dataset"], profile=profile, seed=seed)

@@ -91,7 +91,7 @@ THROUGHPUTS = [
                               "augmentation, batch 128, bf16 autocast, channels-last, torch 2.11"),
     dict(device="H200", arch="resnet18", input_size=28, width=1.0, images_per_s=16950.0,
          measured="2026-11-26", how="the gpu profile's standard ResNet-18 on all of Fashion-MNIST: 60000 images per 3.54 s "
-                              "epoch, test evaluation included (papermill_runs/transfer/gpu)"),
+                              "epoch, test evaluation included (the retired run papermill_runs/transfer/gpu, in git at 86ae9d7)"),
     dict(device="H100", arch="resnet18", input_size=28, width=0.25, images_per_s=12300.0,
          measured="2026-11-26", how="tests/benchmarks/bench_packing.py: eight cpu-profile networks (10000 images x 4 epochs "
                               "each; start-up and evaluation included) trained through Ray four at a time (--gpus-per-job "

@@ -61,6 +61,9 @@ COMPARISONS = {  # the paper's table or figure -> section, result CSV, the colum
                          gap=dict(column="row_label", reference="ResNet-18", within=["column_label"])),
     "Figure 4": dict(section="noise", result="accuracy", by=["row_label", "sigma"], metric="accuracy", within=["noise_seed"], along="sigma",
                      gap=dict(column="row_label", reference="resnet18", within=["sigma"])),
+    "Figure 5": dict(section="keep_prob", result="tradeoff", by=["keep_prob", "defect"], metric="success_defense_rate",
+                     gap=dict(column="defect", reference="standard", within=[])),
+    "Table 4": dict(section="decision", result="table4", by=["row_label"], metric="ratio_to_reference"),
 }
 
 

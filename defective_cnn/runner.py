@@ -26,8 +26,8 @@ __all__ = ['REQUIREMENTS', 'READS_SUFFIX', 'MANIFEST_FORMAT', 'TIMING_COLUMNS', 
            'check_parameters', 'load_runs', 'run_name', 'code_hash', 'notebook_code_hash', 'package_imports',
            'used_modules', 'source_hashes', 'clock', 'cell_title', 'Talker', 'paper_partner', 'table_columns',
            'format_table', 'run_files', 'committed_runs', 'shown_path', 'describe_run', 'results_hash',
-           'read_runs_state', 'RunState', 'current_data_fingerprint', 'run_state', 'is_up_to_date', 'compare_results',
-           'RunResult', 'run_section', 'run_many']
+           'read_runs_state', 'RunState', 'current_data_fingerprint', 'run_state', 'is_up_to_date', 'named_run_states',
+           'format_run_states', 'compare_results', 'RunResult', 'run_section', 'run_many']
 
 # %% ../nbs/18_runner.ipynb #842e2020
 def find_repo_root(start=None) -> Path:
@@ -590,6 +590,26 @@ def is_up_to_date(notebook, parameters: dict, output: Path) -> bool:
     output = Path(output)
     return run_state(output.parent.name, output.stem, parameters, notebook, output.parent.parent).state == "current"
 
+
+# %% ../nbs/18_runner.ipynb #c49ddad8
+def named_run_states(runs: dict, nbs_dir, out_dir, section: str = "all", check_data: bool = True) -> list[RunState]:
+    "`run_state` of every named run of `section` ('all': every section) in `runs` (a loaded run file)."
+    notebooks = section_notebooks(nbs_dir)
+    sections = list(runs) if section == "all" else [section]
+    unknown = [s for s in sections if s not in runs]
+    if unknown:
+        raise ValueError(f"no runs of {', '.join(unknown)} in the run file; sections with runs: {', '.join(runs)}, or 'all'")
+    return [run_state(s, name, parameters, notebooks[s], out_dir, check_data) for s in sections for name, parameters in runs[s].items()]
+
+
+def format_run_states(states: list[RunState]) -> str:
+    "One line per run, then the count of each state."
+    width = max((len(f"{s.section}/{s.run}") for s in states), default=0) + 2
+    counts = {}
+    for s in states:
+        key = f"need {s.requires.upper()}" if s.needs_device else s.state
+        counts[key] = counts.get(key, 0) + 1
+    return "\n".join([s.line(width) for s in states] + [f"{len(states)} run(s): " + ", ".join(f"{n} {k}" for k, n in counts.items())])
 
 # %% ../nbs/18_runner.ipynb #a9dbfd5f
 TIMING_COLUMNS = ("seconds", "torch", "device")  # how long a step took and where it ran: not the run's numbers

@@ -84,24 +84,23 @@ SETTINGS = {
     },
     # Figure 5: PGD16 success defense rate against test accuracy, one point per keep probability. cpu: the standard
     # ResNet-18 (seed 0, trained by the transfer section) is the source instead of DenseNet-121 (the paper's numbers for
-    # that source are Table 13); n_seeds: training seeds per target (cpu: three, shown as mean and range).
+    # that source are Table 13). Seeds repeat as named runs (runs.yaml), summarised by the seeds report.
     "keep_prob": {
-        "smoke": dict(dataset=_FMNIST, source="resnet18", p=[0.5, 0.1], n_eval=48, n_seeds=2),
-        "cpu": dict(dataset=_FMNIST, source="resnet18", p=[0.7, 0.5, 0.3, 0.1], n_eval=1000, n_seeds=3),
-        "paper": dict(dataset="cifar10", source="densenet121", p=list(PAPER_KEEP_PROBS), n_eval=5000, n_seeds=1),
+        "smoke": dict(dataset=_FMNIST, source="resnet18", p=[0.5, 0.1], n_eval=48),
+        "cpu": dict(dataset=_FMNIST, source="resnet18", p=[0.7, 0.5, 0.3, 0.1], n_eval=1000),
+        "paper": dict(dataset="cifar10", source="densenet121", p=list(PAPER_KEEP_PROBS), n_eval=5000),
     },
     # Table 4: n_eval test images that every network classifies correctly (from the first n_candidates), each started
     # from the nearest of them of another class; one Boundary run of `steps` per network, S(M) recorded after each of
     # record_steps (doubling, so convergence can be read off); HopSkipJump (hsj_steps, hsj_gradient_evals) cross-checks;
-    # n_seeds: training seeds per row (seed + 1 ... seed + n_seeds; the paper trained one); rows None: all five (smoke: two,
-    # so that its two seeds stay within seconds).
+    # the networks are of seed + 1 (seeds repeat as named runs); rows None: all five (smoke: two, to stay within seconds).
     "decision": {
         "smoke": dict(dataset=_FMNIST, p=0.1, rows=["Standard CNN", "Defective CNN"], n_eval=6, n_candidates=40, steps=8,
-                      record_steps=[2, 4], hsj_steps=2, hsj_gradient_evals=10, n_seeds=2),
+                      record_steps=[2, 4], hsj_steps=2, hsj_gradient_evals=10),
         "cpu": dict(dataset=_FMNIST, p=0.1, rows=None, n_eval=100, n_candidates=300, steps=32000,
-                    record_steps=[500, 1000, 2000, 4000, 8000, 16000], hsj_steps=16, hsj_gradient_evals=25, n_seeds=3),
+                    record_steps=[500, 1000, 2000, 4000, 8000, 16000], hsj_steps=16, hsj_gradient_evals=25),
         "paper": dict(dataset="cifar10", p=0.1, rows=None, n_eval=500, n_candidates=1000, steps=20000,
-                      record_steps=[625, 1250, 2500, 5000, 10000], hsj_steps=64, hsj_gradient_evals=100, n_seeds=1),
+                      record_steps=[625, 1250, 2500, 5000, 10000], hsj_steps=64, hsj_gradient_evals=100),
     },
     # Tables 5 and 12-16: ResNet-18 ablations against transferred attacks from one source. cpu: source ResNet-18
     # (Table 13), the defects at p = 0.5 (+ 0.1-Bottom), four attacks, 500 images (CW: the first 100). rows/attacks None:

@@ -400,11 +400,10 @@ def graybox_networks(profile="cpu", p=None, tables=(8, 9), dataset=None, arch=No
                            dataset=s["dataset"], profile=profile, seed=seed)
 
 
-def keep_prob_networks(profile="cpu", p=None, source=None, dataset=None, n_seeds=None, seed=0) -> dict:
-    "Figure 5's networks: 'source ARCH' and one target per keep probability (and seed)."
-    s = section_settings("keep_prob", profile, dataset=dataset, source=source, p=p, n_seeds=n_seeds)
-    sources, targets = keep_prob_configs(s["p"], source=s["source"], dataset=s["dataset"], profile=profile, seed=seed,
-                                         n_seeds=s["n_seeds"])
+def keep_prob_networks(profile="cpu", p=None, source=None, dataset=None, seed=0) -> dict:
+    "Figure 5's networks: 'source ARCH' (seed `seed`) and one p-Bottom ResNet-18 target per keep probability (seed + 1)."
+    s = section_settings("keep_prob", profile, dataset=dataset, source=source, p=p)
+    sources, targets = keep_prob_configs(s["p"], source=s["source"], dataset=s["dataset"], profile=profile, seed=seed)
     return {**_prefixed("source ", sources), **targets}
 
 

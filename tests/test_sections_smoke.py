@@ -13,8 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 SECTIONS = section_notebooks(REPO / "nbs")
 RATE_COLUMNS = {"success_defense_rate", "adversarial_accuracy", "accuracy", "stylized_accuracy", "shape_bias", "test_acc"}
 COUNT_COLUMNS = {"n_eval", "n_images", "n_attacked"}
-MANIFEST_KEYS = {"section", "run", "status", "parameters", "notebook", "notebook_hash", "sources", "seconds", "finished", "torch", "error",
-                 "environment"}
+MANIFEST_KEYS = {"format", "section", "run", "status", "parameters", "notebook", "notebook_code", "sources", "networks", "data", "seconds",
+                 "finished", "torch", "error", "environment"}
 
 
 def parameters_cell(notebook: Path) -> str:
@@ -96,4 +96,7 @@ def test_section_runs_at_smoke_and_writes_results(smoke_runs, section):
     missing = MANIFEST_KEYS - set(manifest)
     assert not missing, f"{section}: manifest lacks {sorted(missing)}"
     assert manifest["status"] == "ok" and manifest["parameters"] == {"profile": "smoke"} and manifest["error"] == ""
-    assert manifest["seconds"] > 0 and manifest["sources"] and all(len(h) == 16 for h in manifest["sources"].values()) and len(manifest["notebook_hash"]) == 16
+    assert manifest["seconds"] > 0 and manifest["sources"] and all(len(h) == 16 for h in manifest["sources"].values()) and len(manifest["notebook_code"]) == 16
+    trains = "get_models(" in SECTIONS[section].read_text()
+    assert not trains or (manifest["networks"] and manifest["data"]), f"{section}: the manifest records no network or data it read"
+    assert all(set(n) == {"key", "config"} for n in manifest["networks"].values())
