@@ -745,4 +745,5 @@ d = { 'settings': { 'branch': 'main',
                                    'defective_cnn.zoo.network_columns': ('zoo.html#network_columns', 'defective_cnn/zoo.py'),
                                    'defective_cnn.zoo.note_network': ('zoo.html#note_network', 'defective_cnn/zoo.py'),
                                    'defective_cnn.zoo.remove_from_zoo': ('zoo.html#remove_from_zoo', 'defective_cnn/zoo.py'),
+                                   'defective_cnn.zoo.smoke_zoo_dir': ('zoo.html#smoke_zoo_dir', 'defective_cnn/zoo.py'),
                                    'defective_cnn.zoo.zoo_lock': ('zoo.html#zoo_lock', 'defective_cnn/zoo.py')}}}

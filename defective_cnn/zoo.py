@@ -9,7 +9,9 @@ import csv
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,7 @@ from .train import ADVERSARIAL_TRAINING, TrainProfile, get_profile, load_checkpo
 # %% auto #0
 __all__ = ['ZOO_FORMAT', 'SMALL_DATASETS', 'BASELINES', 'default_zoo_dir', 'ModelConfig', 'TrainedModel', 'build_untrained',
            'zoo_lock', 'note_network', 'get_model', 'list_zoo', 'remove_from_zoo', 'dataset_overrides', 'model_config',
-           'network_columns', 'is_stored', 'get_models']
+           'network_columns', 'is_stored', 'get_models', 'smoke_zoo_dir']
 
 # %% ../nbs/07_zoo.ipynb #4ecd81c7
 ZOO_FORMAT = 1  # bump when training changes in a way that should invalidate stored models
@@ -267,3 +269,12 @@ def get_models(configs: dict, zoo_dir=None, device=None, data_root=None, log=pri
             log(f"trained {name} ({config.name}) in {time.time() - started:.0f} s: test accuracy {trained.test_acc:.4f}")
         models[name] = trained
     return models
+
+# %% ../nbs/07_zoo.ipynb #a238892a
+def smoke_zoo_dir() -> Path:
+    "Where notebooks and tests keep the smoke networks they train: $DEFECTIVE_CNN_SMOKE_ZOO, else a new temporary folder of this process."
+    if os.environ.get("DEFECTIVE_CNN_SMOKE_ZOO"):
+        return Path(os.environ["DEFECTIVE_CNN_SMOKE_ZOO"])
+    if not hasattr(smoke_zoo_dir, "scratch"):
+        smoke_zoo_dir.scratch = tempfile.mkdtemp(prefix="defective_cnn_smoke_zoo_")
+    return Path(smoke_zoo_dir.scratch)

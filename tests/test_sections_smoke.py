@@ -41,9 +41,9 @@ def test_parameters_cell_holds_literals_only(section):
 
 
 @pytest.fixture(scope="module")
-def smoke_runs(tmp_path_factory):
+def smoke_runs(tmp_path_factory, smoke_zoo):
     out = tmp_path_factory.mktemp("runs")
-    zoo = tmp_path_factory.mktemp("zoo")
+    zoo = smoke_zoo  # the run's shared smoke zoo (conftest.py)
     import os
     previous = os.environ.get("DEFECTIVE_CNN_ZOO")
     os.environ["DEFECTIVE_CNN_ZOO"] = str(zoo)  # inherited by the papermill kernels

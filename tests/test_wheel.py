@@ -84,8 +84,8 @@ def test_mistakes_are_one_line_not_a_traceback(installed, tmp_path, args, messag
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_smoke_run_from_an_empty_folder(installed, tmp_path):
-    zoo = tmp_path / "zoo"
+def test_smoke_run_from_an_empty_folder(installed, tmp_path, smoke_zoo):
+    zoo = smoke_zoo  # the run's shared smoke zoo: the networks are the package's either way
     work = tmp_path / "work"
     work.mkdir()
     result = cli(installed, work, "run", "transfer", "--profile", "smoke", timeout=600, DEFECTIVE_CNN_ZOO=str(zoo))

@@ -1,0 +1,121 @@
+"""Which committed runs `defective-cnn status` calls stale after an edit, measured on a copy of the tree.
+
+A docstring, a comment or a markdown cell stales nothing; the code of a module stales the runs whose notebooks use it,
+and only those; a parameter of one run in runs.yaml stales that run. (Training code is guarded by test_zoo_keys.py.)"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+STATES = """
+import json, sys
+from defective_cnn import runner
+where = runner.locate()
+states = runner.named_run_states(runner.load_runs(where.runs_file), where.nbs_dir, where.out_dir, check_data=False)
+print(json.dumps({f"{s.section}/{s.run}": [s.state, s.changed] for s in states}))
+"""
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    "A copy of the checkout's package, notebooks, runs and settings; `states()` runs `status` on it in a fresh process."
+    copy = tmp_path_factory.mktemp("tree")
+    for name in ("defective_cnn", "nbs", "papermill_runs"):
+        shutil.copytree(REPO / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copy(REPO / "settings.ini", copy / "settings.ini")
+    return copy
+
+
+def states(copy: Path) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(copy), OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", STATES], cwd=copy, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def newly_stale(before: dict, after: dict) -> set:
+    "Runs with a committed manifest whose list of changed inputs grew."
+    return {run for run, (state, changed) in after.items() if before[run][0] in ("current", "stale") and changed != before[run][1]}
+
+
+def edited(path: Path, change):
+    "Apply `change` to a file's text; returns a function that puts the old text back."
+    old = path.read_text()
+    path.write_text(change(old))
+    return lambda: path.write_text(old)
+
+
+def runs_using(copy: Path, module: str) -> set:
+    from defective_cnn.runner import used_modules
+
+    runs = yaml.safe_load((copy / "papermill_runs" / "runs.yaml").read_text())
+    return {f"{s}/{r}" for s in runs for r in runs[s]
+            if module in used_modules(copy / "nbs" / f"{s}.ipynb", copy / "defective_cnn")
+            and (copy / "papermill_runs" / s / f"{r}.json").exists()}
+
+
+def test_committed_runs_are_current_or_need_cuda(tree):
+    runs = yaml.safe_load((REPO / "papermill_runs" / "runs.yaml").read_text())
+    for name, (state, changed) in states(tree).items():
+        section, run = name.split("/")
+        assert state == "current" or runs[section][run].get("requires") == "cuda", (name, state, changed)
+
+
+def test_docstrings_comments_and_markdown_stale_nothing(tree):
+    before = states(tree)
+    undo = []
+    for module in sorted((tree / "defective_cnn").glob("*.py")):
+        undo.append(edited(module, lambda text: '"""An edited module docstring."""\n# a comment\n' + text.split('"""', 2)[-1]
+                           if text.startswith('"""') else "# a comment\n" + text))
+    for notebook in sorted((tree / "nbs").glob("*.ipynb")):
+        def change(text):
+            nb = json.loads(text)
+            for cell in nb["cells"]:
+                if cell["cell_type"] == "markdown":
+                    cell["source"] = "".join(cell["source"]) + "\n\nAn edited sentence."
+                    break
+            for cell in nb["cells"]:
+                if cell["cell_type"] == "code" and "".join(cell["source"]).strip():
+                    cell["source"] = "".join(cell["source"]) + "  # an edited comment"
+                    break
+            return json.dumps(nb)
+        undo.append(edited(notebook, change))
+    try:
+        assert newly_stale(before, states(tree)) == set()
+    finally:
+        for put_back in undo:
+            put_back()
+
+
+@pytest.mark.parametrize("module", ["decision.py", "robustness.py", "shape.py"])
+def test_code_of_a_module_stales_the_runs_that_use_it(tree, module):
+    before = states(tree)
+    undo = edited(tree / "defective_cnn" / module, lambda text: text + "\n_EDITED_BY_TEST = 1\n")
+    try:
+        stale = newly_stale(before, states(tree))
+    finally:
+        undo()
+    expected = runs_using(tree, module)
+    assert stale == expected, (module, sorted(stale), sorted(expected))
+    named = {"decision.py": {"decision"}, "robustness.py": {"whitebox", "noise", "adversarial_examples"}, "shape.py": {"shuffle", "stylized"}}
+    assert {name.split("/")[0] for name in stale} == named[module]
+
+
+def test_a_parameter_of_one_run_stales_that_run(tree):
+    before = states(tree)
+    runs_file = tree / "papermill_runs" / "runs.yaml"
+    lines = runs_file.read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("  cpu_seed1: {profile: cpu, seed: 1}"))
+    section = next(line.rstrip(":\n") for line in reversed(lines[:at]) if not line.startswith((" ", "#")))
+    undo = edited(runs_file, lambda text: "".join(lines[:at] + ["  cpu_seed1: {profile: cpu, seed: 1, n_eval: 50}\n"] + lines[at + 1:]))
+    try:
+        stale = newly_stale(before, states(tree))
+    finally:
+        undo()
+    assert stale == {f"{section}/cpu_seed1"}
