@@ -16,9 +16,9 @@ import torch.nn.functional as F
 from torch import nn
 
 # %% auto #0
-__all__ = ['PIXEL_MAX', 'NOISE_SIGMAS', 'ATTACKS', 'to_unit_scale', 'check_steps', 'check_images', 'check_labels', 'attack_mode',
-           'input_gradient', 'fgsm', 'pgd', 'mifgsm', 'cw_margin', 'cw_l2', 'DecisionResult', 'mean_squared',
-           'boundary', 'hop_skip_jump', 'gaussian_noise', 'run_attack']
+__all__ = ['PIXEL_MAX', 'NOISE_SIGMAS', 'ATTACKS', 'to_unit_scale', 'check_steps', 'check_images', 'check_labels',
+           'check_label_range', 'attack_mode', 'input_gradient', 'fgsm', 'pgd', 'mifgsm', 'cw_margin', 'cw_l2',
+           'DecisionResult', 'mean_squared', 'boundary', 'hop_skip_jump', 'gaussian_noise', 'run_attack']
 
 # %% ../nbs/05_attacks.ipynb #d0937a76
 PIXEL_MAX = 255  # the paper's pixel scale: sizes are given in 0..255 units
@@ -69,6 +69,23 @@ def check_labels(labels, n_images: int, device=None) -> torch.Tensor:
         raise ValueError(f"labels must be class indices >= 0, got {labels.min().item()}")
     return labels.to(device=device, dtype=torch.long)
 
+
+def check_label_range(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    "Check that every label is a class of a model with `num_classes` logits: an index in [0, num_classes)."
+    outside = (labels >= num_classes).nonzero()[:, 0].tolist()
+    if outside:
+        more = " ..." if len(outside) > 10 else ""
+        raise ValueError(f"labels must be class indices in [0, {num_classes}) (the model returns {num_classes} logits); "
+                         f"got {sorted(set(labels[outside].tolist()))[:10]}{more} at images {outside[:10]}{more}")
+    return labels
+
+
+def _num_classes(logits: torch.Tensor) -> int:
+    if logits.dim() != 2:
+        raise ValueError(f"the model must return logits of shape (N, classes), got shape {tuple(logits.shape)}")
+    return logits.shape[1]
+
+
 # %% ../nbs/05_attacks.ipynb #1ce9a94c
 @contextlib.contextmanager
 def attack_mode(model: nn.Module):
@@ -87,10 +104,13 @@ def attack_mode(model: nn.Module):
             m.training = training
 
 # %% ../nbs/05_attacks.ipynb #7fd0e66f
-def input_gradient(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    "Gradient of the mean cross-entropy of `model(images)` with respect to `images`."
+def input_gradient(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, check_classes: bool = False) -> torch.Tensor:
+    "Gradient of the mean cross-entropy of `model(images)` with respect to `images` (`check_classes`: labels checked against the logits first)."
     images = images.detach().requires_grad_(True)
-    loss = F.cross_entropy(model(images), labels)
+    logits = model(images)
+    if check_classes:  # a host sync: once per attack, not in every step (adversarial training calls this without)
+        check_label_range(labels, _num_classes(logits))
+    loss = F.cross_entropy(logits, labels)
     return torch.autograd.grad(loss, images)[0]
 
 # %% ../nbs/05_attacks.ipynb #057a7f5f
@@ -105,7 +125,7 @@ def fgsm(
     images = check_images(images).detach()
     labels = check_labels(labels, len(images), images.device)
     with attack_mode(model):
-        grad = input_gradient(model, images, labels)
+        grad = input_gradient(model, images, labels, check_classes=True)
     return torch.clamp(images + eps * grad.sign(), 0, 1).detach()
 
 # %% ../nbs/05_attacks.ipynb #360c2357
@@ -141,8 +161,8 @@ def pgd(
     labels = check_labels(labels, len(images), images.device)
     adv = _random_start(images, eps, generator) if random_start else images.clone()
     with attack_mode(model):
-        for _ in range(steps):
-            grad = input_gradient(model, adv, labels)
+        for step in range(steps):
+            grad = input_gradient(model, adv, labels, check_classes=step == 0)
             adv = _project(adv + step_size * grad.sign(), images, eps)
     return adv.detach()
 
@@ -167,8 +187,8 @@ def mifgsm(
     adv = images.clone()
     momentum = torch.zeros_like(images)
     with attack_mode(model):
-        for _ in range(steps):
-            grad = input_gradient(model, adv, labels)
+        for step in range(steps):
+            grad = input_gradient(model, adv, labels, check_classes=step == 0)
             l1 = grad.abs().sum(dim=(1, 2, 3), keepdim=True)
             momentum = decay * momentum + grad / l1
             adv = _project(adv + step_size * momentum.sign(), images, eps)
@@ -207,6 +227,8 @@ def cw_l2(
     lower, upper = torch.zeros_like(const), torch.full_like(const, math.inf)
     best_l2, best_adv = torch.full_like(const, math.inf), images.clone()
     with attack_mode(model):
+        with torch.no_grad():
+            check_label_range(labels, _num_classes(model(images)))
         for _ in range(search_steps):
             w = w_clean.clone().requires_grad_(True)
             optimiser = torch.optim.Adam([w], lr=lr)
@@ -332,6 +354,8 @@ def boundary(
     n = len(images)
     with attack_mode(model), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*failed to draw sufficient random inputs.*")
+        with torch.no_grad():  # Foolbox would count an image whose label the model lacks as already misclassified
+            check_label_range(labels, _num_classes(model(images)))
         if starting_points is not None:
             starting_points = _check_starting_points(model, starting_points, images, labels)
             recorder = _StepRecorder(model, images, labels, record_steps, attack.update_stats_every_k).eval()
@@ -379,6 +403,8 @@ def hop_skip_jump(
         max_gradient_eval_steps=check_steps(max_gradient_eval_steps, "max_gradient_eval_steps"), constraint="l2")
     with attack_mode(model), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*failed to draw sufficient random inputs.*")
+        with torch.no_grad():
+            check_label_range(labels, _num_classes(model(images)))
         if starting_points is not None:
             starting_points = _check_starting_points(model, starting_points, images, labels)
         fmodel = fb.PyTorchModel(model, bounds=(0, 1), device=images.device)
@@ -421,5 +447,7 @@ def run_attack(
     images = check_images(images)
     labels = check_labels(labels, len(images), images.device)
     batch_size = len(images) if batch_size is None else check_steps(batch_size, "batch_size")
+    with attack_mode(model), torch.no_grad():  # every label checked before the first batch is attacked
+        check_label_range(labels, _num_classes(model(images[:batch_size])))
     return torch.cat([ATTACKS[name](model, xb, yb, **settings)
                       for xb, yb in zip(images.split(batch_size), labels.split(batch_size))])

@@ -636,6 +636,8 @@ def build_model(
     parts = architecture.resolve(spec)
     in_channels = _positive_int(in_channels, "in_channels")
     num_classes = _positive_int(num_classes, "num_classes")
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be at least 2 (a classifier tells classes apart), got {num_classes}")
     input_size = (28 if in_channels == 1 else 32) if input_size is None else _positive_int(input_size, "input_size")
     if input_size < 8:
         raise ValueError(f"input_size must be at least 8 pixels, got {input_size}")

@@ -20,18 +20,19 @@ from filelock import FileLock
 import torch
 from torch import nn
 
-from .data import PixelNormalizer, cache_folder, load_dataset
-from .models import build_model, defect_columns
+from .data import DATASETS, PixelNormalizer, cache_folder, load_dataset
+from .models import as_defect_spec, build_model, defect_columns, get_architecture
 from .records import atomic_write_bytes, default_device, note_input
 from .train import ADVERSARIAL_TRAINING, TrainProfile, get_profile, load_checkpoint, train
 
 # %% auto #0
-__all__ = ['ZOO_FORMAT', 'SMALL_DATASETS', 'BASELINES', 'default_zoo_dir', 'ModelConfig', 'TrainedModel', 'build_untrained',
-           'zoo_lock', 'note_network', 'get_model', 'list_zoo', 'remove_from_zoo', 'dataset_overrides', 'model_config',
-           'network_columns', 'is_stored', 'get_models', 'smoke_zoo_dir']
+__all__ = ['ZOO_FORMAT', 'ENTRY_KEYS', 'SMALL_DATASETS', 'BASELINES', 'default_zoo_dir', 'ModelConfig', 'TrainedModel',
+           'build_untrained', 'zoo_lock', 'note_network', 'get_model', 'list_zoo', 'remove_from_zoo',
+           'dataset_overrides', 'model_config', 'network_columns', 'is_stored', 'get_models', 'smoke_zoo_dir']
 
 # %% ../nbs/07_zoo.ipynb #4ecd81c7
 ZOO_FORMAT = 1  # bump when training changes in a way that should invalidate stored models
+ENTRY_KEYS = ("key", "image_shape", "num_classes")  # what a zoo entry's config.json holds beside the configuration
 
 
 def default_zoo_dir() -> Path:
@@ -54,7 +55,15 @@ class ModelConfig:
     def __post_init__(self):
         overrides = self.overrides.items() if isinstance(self.overrides, dict) else self.overrides
         object.__setattr__(self, "overrides", tuple(sorted((str(k), tuple(v) if isinstance(v, list) else v) for k, v in overrides)))
-        self.train_profile()  # refuses unknown fields and bad values now, not after an hour of training
+        # refused now, not after an hour of training; the fields keep their spelling, so that no zoo key changes
+        architecture = get_architecture(self.arch)  # an unknown name: an error listing the architectures
+        try:
+            architecture.resolve(as_defect_spec(self.defect))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"defect {self.defect!r} does not fit {architecture.name}: {error}") from None
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; available: {', '.join(DATASETS)}")
+        self.train_profile()  # unknown profile fields and bad values
 
     def train_profile(self) -> TrainProfile:
         return get_profile(self.profile, self.dataset, **dict(self.overrides))
@@ -66,7 +75,16 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        return cls(**d)
+        "The configuration of a `to_dict` dict or of a zoo entry's config.json (whose `key` must be the configuration's)."
+        fields = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(d) - set(fields) - set(ENTRY_KEYS))
+        if unknown:
+            raise ValueError(f"unknown ModelConfig key(s) {unknown}; allowed: {fields} and a zoo entry's {list(ENTRY_KEYS)}")
+        config = cls(**{k: v for k, v in d.items() if k in fields})
+        if "key" in d and d["key"] != config.key:
+            raise ValueError(f"the dict's key {d['key']!r} is not {config.key!r}, the key of the configuration it describes: "
+                             f"written for another ZOO_FORMAT or profile definition, or edited")
+        return config
 
     @property
     def key(self) -> str:
