@@ -1,4 +1,4 @@
-"Imports only downward: each module of the package imports only modules whose notebook comes earlier in nbs/; the README's module map says what each imports."
+"Imports only downward: each module of the package imports only modules whose notebook comes earlier in nbs/; the module map (docs/modules.md) says what each imports."
 import json
 import re
 from pathlib import Path
@@ -41,15 +41,18 @@ def test_the_check_can_fail(tmp_path):
     assert package_imports("defective") == set()
 
 
-def readme_module_map() -> dict:
-    "Module -> (notebook number, the set its 'imports from the package' cell names) from the README's module map."
-    rows = re.findall(r"^\| `(\w+)` \((\d\d)\) \|.*\| ([^|]*) \|$", (REPO / "README.md").read_text(), re.M)
+MODULE_MAP = REPO / "docs" / "modules.md"
+
+
+def documented_module_map() -> dict:
+    "Module -> (notebook number, the set its 'imports from the package' cell names) from the module map in docs/modules.md."
+    rows = re.findall(r"^\| `(\w+)` \((\d\d)\) \|.*\| ([^|]*) \|$", MODULE_MAP.read_text(encoding="utf-8"), re.M)
     return {m: (int(n), {i.strip() for i in imports.split(",") if i.strip() not in ("", "—")}) for m, n, imports in rows}
 
 
-def test_readme_module_map_is_the_package():
-    described, order = readme_module_map(), notebook_order()
-    assert sorted(described) == MODULES, f"README module map and package differ: {set(described) ^ set(MODULES)}"
+def test_module_map_is_the_package():
+    described, order = documented_module_map(), notebook_order()
+    assert sorted(described) == MODULES, f"the module map in {MODULE_MAP.relative_to(REPO)} and the package differ: {set(described) ^ set(MODULES)}"
     wrong = {m: (n, sorted(i)) for m, (n, i) in described.items() if (n, i) != (order[m], package_imports(m))}
-    assert not wrong, f"README rows that do not match the package (number, imports): {wrong}; actual: " + \
+    assert not wrong, f"module map rows that do not match the package (number, imports): {wrong}; actual: " + \
         str({m: (order[m], sorted(package_imports(m))) for m in wrong})
