@@ -17,14 +17,12 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from .records import note_input
-
 # %% auto #0
 __all__ = ['DEBIAN_FASHION_MNIST', 'FASHION_MNIST_CLASSES', 'DOWNLOADABLE', 'MNIST5K_SPLIT_SEED', 'IMAGE_EXTENSIONS', 'DATASETS',
            'TensorImageDataset', 'stratified_subset', 'PixelNormalizer', 'with_normalizer', 'BatchAugment', 'read_idx',
            'read_cifar10_folder', 'DatasetNotFoundError', 'cache_folder', 'default_data_root', 'DatasetDownloadError',
            'dataset_folder', 'download_dataset', 'FolderImageDataset', 'ImageData', 'dataset_fingerprint',
-           'load_dataset']
+           'named_dataset_fingerprint', 'load_dataset']
 
 # %% ../nbs/01_data.ipynb #1e528023
 class TensorImageDataset(Dataset):
@@ -475,6 +473,20 @@ def dataset_fingerprint(*parts) -> str:
     return digest.hexdigest()[:16]
 
 
+def named_dataset_fingerprint(name: str, root=None, _cache={}) -> str | None:
+    "`dataset_fingerprint` of dataset `name` as it lies on this machine (None where its files are missing); computed once per process."
+    key = (name, str(root))
+    if key not in _cache:
+        loader, _ = _LOADERS[name] if name in _LOADERS else (None, None)
+        if loader is None:
+            raise ValueError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
+        try:
+            _cache[key] = dataset_fingerprint(*loader(root, False))
+        except DatasetNotFoundError:
+            _cache[key] = None
+    return _cache[key]
+
+
 def load_dataset(
     name: str,  # one of DATASETS
     root=None,  # folder of the files; default: default_data_root() (and Debian's folder for Fashion-MNIST)
@@ -491,7 +503,6 @@ def load_dataset(
     loader, default_augment = _LOADERS[name]
     kwargs = dict(image_size=image_size) if name == "imagefolder" else {}
     train, test = loader(root, download, **kwargs)
-    note_input("data", name, dataset_fingerprint(train, test))
     if n_train is not None:
         train = train.subset(stratified_subset(train.labels, n_train, seed))
     if n_test is not None:

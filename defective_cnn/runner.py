@@ -26,8 +26,8 @@ __all__ = ['REQUIREMENTS', 'READS_SUFFIX', 'MANIFEST_FORMAT', 'TIMING_COLUMNS', 
            'check_parameters', 'load_runs', 'run_name', 'code_hash', 'notebook_code_hash', 'package_imports',
            'used_modules', 'source_hashes', 'clock', 'cell_title', 'Talker', 'paper_partner', 'table_columns',
            'format_table', 'run_files', 'committed_runs', 'shown_path', 'describe_run', 'results_hash',
-           'read_runs_state', 'RunState', 'current_data_fingerprint', 'run_state', 'is_up_to_date', 'named_run_states',
-           'format_run_states', 'compare_results', 'RunResult', 'run_section', 'run_many']
+           'read_runs_state', 'RunState', 'run_state', 'is_up_to_date', 'named_run_states', 'format_run_states',
+           'compare_results', 'RunResult', 'run_section', 'run_many']
 
 # %% ../nbs/18_runner.ipynb #842e2020
 def find_repo_root(start=None) -> Path:
@@ -542,19 +542,6 @@ def _network_changes(networks: dict) -> list:
     return changed
 
 
-def current_data_fingerprint(name: str, _cache={}) -> str | None:
-    "The fingerprint of dataset `name` as it is on this machine (None where its files are missing); computed once per process."
-    from defective_cnn.data import DatasetNotFoundError, dataset_fingerprint, load_dataset
-
-    if name not in _cache:
-        try:
-            data = load_dataset(name)
-            _cache[name] = dataset_fingerprint(data.train, data.test)
-        except DatasetNotFoundError:
-            _cache[name] = None
-    return _cache[name]
-
-
 def run_state(section: str, run: str, parameters: dict, notebook, out_dir, check_data: bool = True) -> RunState:
     "Compare the manifest of `out_dir/section/run` with the inputs now: parameters, notebook code, package code, networks, data, runs read."
     parameters = dict(parameters)
@@ -573,9 +560,11 @@ def run_state(section: str, run: str, parameters: dict, notebook, out_dir, check
     now = source_hashes(notebook)
     changed += [f"module {m}" for m in sorted(set(now) | set(saved.get("sources", {}))) if now.get(m) != saved["sources"].get(m)]
     changed += _network_changes(saved.get("networks", {}))
+    from defective_cnn.data import named_dataset_fingerprint
+
     missing = []
     for name, fingerprint in saved.get("data", {}).items() if check_data else ():
-        current = current_data_fingerprint(name)
+        current = named_dataset_fingerprint(name)
         if current is None:
             missing.append(name)
         elif current != fingerprint:

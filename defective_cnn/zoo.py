@@ -20,9 +20,9 @@ from filelock import FileLock
 import torch
 from torch import nn
 
-from .data import DATASETS, PixelNormalizer, cache_folder, load_dataset
+from .data import DATASETS, PixelNormalizer, cache_folder, load_dataset, named_dataset_fingerprint
 from .models import as_defect_spec, build_model, defect_columns, get_architecture
-from .records import atomic_write_bytes, default_device, note_input
+from .records import RUN_INPUTS_ENV, atomic_write_bytes, default_device, note_input
 from .train import ADVERSARIAL_TRAINING, TrainProfile, get_profile, load_checkpoint, train
 
 # %% auto #0
@@ -155,13 +155,15 @@ def zoo_lock(config: ModelConfig, zoo_dir=None, timeout: float = -1) -> FileLock
     return FileLock(str(zoo_dir / f"{config.name}.lock"), timeout=timeout)
 
 
-def note_network(config: ModelConfig):
-    "Tell a running section's record (records.note_input) that it used the network of `config`: its key and configuration."
-    note_input("network", config.name, dict(key=config.key, config=config.to_dict()))
+def note_network(config: ModelConfig, data_root=None):
+    "Tell a running section's record (records.note_input) that it used the network of `config` (its key and configuration) and its dataset (a fingerprint)."
+    if os.environ.get(RUN_INPUTS_ENV):  # inside a run only: the fingerprint loads the dataset once per process
+        note_input("network", config.name, dict(key=config.key, config=config.to_dict()))
+        note_input("data", config.dataset, named_dataset_fingerprint(config.dataset, data_root))
 
 
-def _noted(trained: TrainedModel) -> TrainedModel:
-    note_network(trained.config)
+def _noted(trained: TrainedModel, data_root=None) -> TrainedModel:
+    note_network(trained.config, data_root)
     return trained
 
 
@@ -182,12 +184,12 @@ def get_model(
     device = torch.device(device) if device is not None else default_device()
     stored = _load_stored(config, path, device)
     if stored is not None:
-        return _noted(stored)
+        return _noted(stored, data_root)
     zoo_dir.mkdir(parents=True, exist_ok=True)
     with zoo_lock(config, zoo_dir):
         stored = _load_stored(config, path, device)  # trained by another process while this one waited
         if stored is not None:
-            return _noted(stored)
+            return _noted(stored, data_root)
         profile = config.train_profile()
         data = data if data is not None else _load_data(config, profile, data_root)
         path.mkdir(parents=True, exist_ok=True)
@@ -196,7 +198,7 @@ def get_model(
         model = build_untrained(config, data.image_shape, data.num_classes, data.mean)
         metrics = train(model, data, profile, seed=config.seed, run_dir=path, config=config.to_dict(), device=device,
                         progress=progress, on_epoch_end=on_epoch_end)
-    return _noted(TrainedModel(model.eval(), config, metrics, path, trained_now=True))
+    return _noted(TrainedModel(model.eval(), config, metrics, path, trained_now=True), data_root)
 
 
 def list_zoo(zoo_dir=None) -> list[dict]:
