@@ -54,11 +54,16 @@ lab: install data kernel
 run: install data
 	$(BIN)/defective-cnn run transfer --run cpu
 
+# One zoo of smoke networks for every notebook and test of a `make test`, emptied first: each is trained once per run,
+# never into the user's zoo (zoo.smoke_zoo_dir).
+SMOKE_ZOO := $(CURDIR)/.make/smoke-zoo
+
 test: install data browser
 	bash .ci/check-nbdev-sync $(BIN)
+	rm -rf $(SMOKE_ZOO) && mkdir -p $(SMOKE_ZOO)
 	# two notebooks at a time, one thread each: two torch processes with two threads each on two cores run far slower
-	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2
-	$(BIN)/python -m pytest -q tests
+	OMP_NUM_THREADS=1 DEFECTIVE_CNN_SMOKE_ZOO=$(SMOKE_ZOO) $(BIN)/nbdev_test --n_workers 2
+	DEFECTIVE_CNN_SMOKE_ZOO=$(SMOKE_ZOO) $(BIN)/python -m pytest -q tests
 
 # Re-execute the library notebooks in place so that their committed outputs (tables, figures) are current.
 outputs: install data
