@@ -69,8 +69,10 @@ outputs: install data
 # with its committed outputs and the API of what it exports (nbdev's show_doc), every section's committed runs, the
 # README and docs/*.md. nbdev_docs needs Quarto, which does not install from PyPI: docs/build_site.py applies nbdev's
 # notebook processors, maps the Quarto-only marks, and renders with Sphinx + myst-nb, execution off (docs/conf.py).
-# Sphinx + myst-nb was chosen over mkdocs-jupyter: it honours the remove-input tags the marks map to, renders show_doc's
-# Markdown and gives a navigation tree; measured here on one thread: the whole site in 21-34 s (6-12 s of it
-# processing the notebooks); mkdocs-jupyter (nbconvert per page) took longer, see docs/conf.py.
+# Sphinx + myst-nb was chosen over mkdocs-jupyter (both tried on the same staged notebooks, one thread, a shared 2-core
+# machine): Sphinx rendered the site in 11.5 s of CPU (23 MB), mkdocs-jupyter with mkdocs-material in 27.7 s of CPU
+# (71 MB: figures inlined as base64); Sphinx also honours the remove-input tags the Quarto marks map to, renders
+# show_doc's Markdown, and gives a navigation tree and search. The whole `make docs` measured 22-58 s wall (14-21 s of
+# CPU, a third of it processing the notebooks), the wall time depending on the machine's other load.
 docs: install
-	OMP_NUM_THREADS=1 $(BIN)/python docs/build_site.py --out _site --stage _site_src
+	OMP_NUM_THREADS=1 $(BIN)/python docs/build_site.py --out _site --work _site_src

@@ -19,7 +19,7 @@ Layout of the site (paths mirror the repository, so relative links between READM
 notebooks), `papermill_runs/<section>/<run>.html` (committed runs: the `cpu` run is the section's page, its other runs are
 its subpages).
 
-Usage: python docs/build_site.py [--out _site] [--stage _site_src]
+Usage: python docs/build_site.py [--out _site] [--work _site_src]
 """
 from __future__ import annotations
 
@@ -242,23 +242,30 @@ def stage(stage_dir: Path, repo: Path = REPO, library: str = "defective_cnn") ->
     return dict(library=library_pages, sections=section_pages, pages=md_pages)
 
 
-def build(out: Path, stage_dir: Path, repo: Path = REPO, quiet: bool = True) -> dict:
-    "Stage the sources and run sphinx-build (html, config docs/conf.py) into `out`. Returns stage()'s dict plus timings."
+def build(out: Path, work: Path, repo: Path = REPO, quiet: bool = True) -> dict:
+    """Stage the sources in `work`/src and run sphinx-build (html, config docs/conf.py) in `work`/build, then move the
+    site to `out` (myst-nb writes a jupyter_execute/ folder beside Sphinx's output folder: it stays in `work`).
+    Returns stage()'s dict plus timings."""
     started = time.monotonic()
-    staged = stage(stage_dir, repo)
+    out, work = Path(out).resolve(), Path(work).resolve()
+    staged = stage(work / "src", repo)
     staged_s = time.monotonic() - started
-    command = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(DOCS), "-d", str(stage_dir / ".doctrees"),
-               str(stage_dir), str(out)] + (["-q"] if quiet else [])
+    html = work / "build" / "html"
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(DOCS), "-d", str(work / "build" / "doctrees"),
+               str(work / "src"), str(html)] + (["-q"] if quiet else [])
     subprocess.run(command, check=True, cwd=repo)
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.move(html, out)
     return dict(staged, stage_s=round(staged_s, 1), total_s=round(time.monotonic() - started, 1))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "_site"), help="the site's folder (default: _site)")
-    parser.add_argument("--stage", default=str(REPO / "_site_src"), help="Sphinx's source tree, written first (default: _site_src)")
+    parser.add_argument("--work", default=str(REPO / "_site_src"), help="Sphinx's source tree and build folders (default: _site_src)")
     args = parser.parse_args(argv)
-    result = build(Path(args.out), Path(args.stage))
+    result = build(Path(args.out), Path(args.work))
     print(f"site in {args.out}: {len(result['library'])} library notebooks, {len(result['sections'])} sections, "
           f"{len(result['pages'])} docs pages; staged in {result['stage_s']} s, built in {result['total_s']} s")
 

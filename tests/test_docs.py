@@ -50,7 +50,7 @@ def site(tmp_path_factory):
     out, stage = root / "site", root / "stage"
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
     started = time.monotonic()
-    done = subprocess.run([sys.executable, str(REPO / "docs" / "build_site.py"), "--out", str(out), "--stage", str(stage)],
+    done = subprocess.run([sys.executable, str(REPO / "docs" / "build_site.py"), "--out", str(out), "--work", str(stage)],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"docs/build_site.py failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
     print(f"site built in {time.monotonic() - started:.1f} s: {done.stdout.strip()}")
@@ -164,6 +164,9 @@ def test_library_page_shows_figures_and_api(server, browser):
     assert page["images"] >= figures and page["images_drawn"] == page["images"], \
         f"{page['images_drawn']} of {page['images']} images drawn; the notebook has {figures} figures"
     assert any(LIBRARY_API in entry for entry in page["api"]), f"no API entry with {LIBRARY_API!r} among {len(page['api'])} entries"
+    typeset = wait_for(lambda: browser.execute_script("return document.querySelectorAll('span.math .MathJax').length"), 20,
+                       "MathJax (served by the site) to typeset the page's math")
+    assert typeset == browser.execute_script("return document.querySelectorAll('span.math').length")
     assert all(entry.strip() for entry in page["api"])
     quarto_marks = re.findall(r"^(?:#\|.*|:::.*)$", page["text"], re.MULTILINE) + re.findall(r"\{target=", page["text"])
     assert not quarto_marks, f"Quarto marks left on the page: {quarto_marks[:5]}"
