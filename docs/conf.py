@@ -17,7 +17,7 @@ nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath"]  # the notebooks write $p$, $g_{k+1} = \mu g_k + ...$
 myst_dmath_allow_space = False  # "$x$" is math, "costs $5 or $6" is not
 myst_heading_anchors = 3  # [text](#a-heading) and page.md#a-heading links between the Markdown pages
-suppress_warnings = ["myst.header", "mystnb.unknown_mime_type", "myst.xref_missing"]
+suppress_warnings = ["myst.header", "mystnb.unknown_mime_type"]
 exclude_patterns = [".doctrees", "**/.ipynb_checkpoints"]
 
 # MathJax from the PyPI package jupyter-server-mathjax (MathJax 2.7, served by Jupyter), copied into the site's _static:
