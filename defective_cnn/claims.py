@@ -142,6 +142,12 @@ class Claim:
 
 
 # %% ../nbs/24_claims.ipynb #5954b5d3
+def _notebook(out_dir, section: str) -> Path:
+    "The section notebook beside a checkout's runs folder, else the installed one."
+    beside = Path(out_dir).parent / "nbs" / f"{section}.ipynb"
+    return beside if beside.exists() else runner.locate().nbs_dir / f"{section}.ipynb"
+
+
 def profile_rows(out_dir, section: str, result: str, profile: str) -> pd.DataFrame:
     """The rows that every finished run of `section` at `profile` wrote to `<run>_<result>.csv` in `out_dir`, with its `run` and
     repetition `group` (`repeats.repetition_group`); only runs that `out_dir/runs.yaml` names, where there is one (a retired run
@@ -157,7 +163,9 @@ def profile_rows(out_dir, section: str, result: str, profile: str) -> pd.DataFra
         profiles = set(frame["profile"].astype(str)) if "profile" in frame else {"(no profile column)"}
         if profiles != {profile}:
             raise ValueError(f"{csv}: its manifest says profile {profile!r}, its rows say {sorted(profiles)}")
-        frames.append(frame.assign(run=run, group=repetition_group(manifest["parameters"])))
+        state = runner.run_state(section, run, listed[run], _notebook(out_dir, section), out_dir, check_data=False) if listed else None
+        frames.append(frame.assign(run=run, group=repetition_group(manifest["parameters"]),
+                                   stale="" if state is None or state.state == "current" else ", ".join(state.changed) or state.state))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -404,7 +412,9 @@ def claims_table(out_dir=None, claims=None, profiles=PROFILES) -> pd.DataFrame:
                         f"{profile}_n_lowest": ours.n_lowest.min() if values else math.nan,
                         f"{profile}_n_highest": ours.n_highest.max() if values else math.nan,
                         f"{profile}_runs": ", ".join(sorted(set(", ".join(ours.runs).split(", ")))) if values else "",
-                        f"{profile}_verdict": verdict(values, paper, claim.sign, claim.kind)})
+                        f"{profile}_verdict": verdict(values, paper, claim.sign, claim.kind),
+                        f"{profile}_stale": ", ".join(sorted(set(rows.loc[rows.stale != "", "run"]) & set(", ".join(ours.runs).split(", "))))
+                        if values and "stale" in rows else ""})
         table.append(row)
     return pd.DataFrame(table)
 
@@ -421,6 +431,8 @@ def _ours(row, profile: str) -> str:
     lo, hi = row[f"{profile}_n_lowest"], row[f"{profile}_n_highest"]
     if not math.isnan(lo):
         text += f", n {int(lo)}" + (f"–{int(hi)}" if hi != lo else "")
+    if row.get(f"{profile}_stale"):
+        text += f"; from a stale run ({row[f'{profile}_stale']}: `defective-cnn status`)"
     return text
 
 

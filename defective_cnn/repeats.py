@@ -85,12 +85,19 @@ def gather(
     where = runner.locate() if runs_dir is None or nbs_dir is None else None
     runs_dir = Path(runs_dir) if runs_dir is not None else where.out_dir
     notebook = Path(nbs_dir if nbs_dir is not None else where.nbs_dir) / f"{spec['section']}.ipynb"
+    runs_file = runs_dir / "runs.yaml"
+    listed = runner.load_runs(runs_file).get(spec["section"], {}) if runs_file.exists() else {}
     frames, stale = [], []
     for run, manifest in finished_runs(spec["section"], runs_dir, profile).items():
         csv = runs_dir / spec["section"] / f"{run}_{spec['result']}.csv"
         if not csv.exists():
             continue
-        if not runner.is_up_to_date(notebook, manifest["parameters"], csv.with_name(f"{run}.ipynb")):
+        state = runner.run_state(spec["section"], run, {**manifest["parameters"], **{k: v for k, v in listed.get(run, {}).items() if k == "requires"}},
+                                 notebook, runs_dir)
+        if state.needs_device:  # stale, and this machine cannot run it again: left out, and said
+            print(f"{comparison}: {spec['section']}/{run} left out: {state.line(0).split(' ', 1)[1]}")
+            continue
+        if state.state != "current":
             stale.append(f"{spec['section']}/{run}")
             continue
         frames.append(pd.read_csv(csv).assign(run=run, group=repetition_group(manifest["parameters"])))
