@@ -63,7 +63,7 @@ test: install data browser
 	rm -rf $(SMOKE_ZOO) && mkdir -p $(SMOKE_ZOO)
 	# two notebooks at a time, one thread each: two torch processes with two threads each on two cores run far slower
 	OMP_NUM_THREADS=1 DEFECTIVE_CNN_SMOKE_ZOO=$(SMOKE_ZOO) $(BIN)/nbdev_test --n_workers 2
-	DEFECTIVE_CNN_SMOKE_ZOO=$(SMOKE_ZOO) $(BIN)/python -m pytest -q tests
+	DEFECTIVE_CNN_SMOKE_ZOO=$(SMOKE_ZOO) $(BIN)/python -m pytest -q --durations=12 tests
 
 # Re-execute the library notebooks in place so that their committed outputs (tables, figures) are current.
 outputs: install data

@@ -89,9 +89,12 @@ def test_paper_sweep_has_a_total():
 _RACE = """
 import json, sys, torch
 torch.set_num_threads(1)
-from defective_cnn.zoo import ModelConfig, get_model
+from defective_cnn.plan import train_plan
+from defective_cnn.zoo import ModelConfig
 config = ModelConfig.from_dict(json.loads(sys.argv[1]))
-print(json.dumps(dict(trained_now=get_model(config, zoo_dir=sys.argv[2], device="cpu").trained_now)))
+said = []
+results = train_plan({"race": config}, zoo_dir=sys.argv[2], device="cpu", log=said.append)
+print(json.dumps(dict(trained_now=[r["trained_now"] for r in results], summary=said[-1])))
 """
 
 
@@ -103,8 +106,12 @@ def test_two_processes_train_once(tmp_path):
                               stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outputs]
-    trained = sorted(json.loads(out.strip().splitlines()[-1])["trained_now"] for out, _ in outputs)
-    assert trained == [False, True]
+    said = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    assert sorted(any(s["trained_now"]) for s in said) == [False, True]
+    summaries = sorted(s["summary"] for s in said)  # exactly one says it trained; the other loaded it (or found it stored)
+    assert sum(": 1 trained, " in text for text in summaries) == 1, summaries
+    assert any(": 0 trained, 1 loaded (trained by another process meanwhile)" in t or "0 trained, 0 loaded (trained by another process meanwhile), 1 already" in t
+               for t in summaries), summaries
     assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == [config.name]
 
 
