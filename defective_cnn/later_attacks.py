@@ -294,12 +294,16 @@ def later_transfer_results(
     seed: int = 0,
     batch_size: int = 256,
     log=None,  # e.g. print: a line per attack run
+    overrides: dict | None = None,  # {attack name: {setting: value}} over LATER_ATTACKS (e.g. a smaller N for a smoke run)
     **budget,  # eps, step_size, steps (default: PAPER_BUDGET) for every attack
 ) -> pd.DataFrame:
     "Success defense rates (with counts) of every target against every source and attack, as one tidy DataFrame."
-    attacks = list(attacks)
+    attacks, overrides = list(attacks), dict(overrides or {})
+    unknown = sorted(set(overrides) - set(attacks))
+    if unknown:
+        raise ValueError(f"overrides name attack(s) {unknown} that are not among the attacks run: {attacks}")
     for name in attacks:
-        attack_settings(name, **budget)  # refuse a bad name or budget before the first attack runs
+        attack_settings(name, **budget, **overrides.get(name, {}))  # refuse a bad name, budget or setting before the first attack runs
     if not attacks or not sources or not targets:
         raise ValueError(f"need at least one attack, source and target; got {len(attacks)}, {len(sources)}, {len(targets)}")
     modules = {name: _network(t) for name, t in targets.items()}
@@ -308,13 +312,13 @@ def later_transfer_results(
         for name in attacks:
             started = time.perf_counter()
             adv_set = later_adversarial_set(source, images, labels, dataset, name, source_name=source_name, seed=seed,
-                                            batch_size=batch_size, **budget)
+                                            batch_size=batch_size, **budget, **overrides.get(name, {}))
             seconds = time.perf_counter() - started
             if log is not None:
                 log(f"{name} on {source_name}: {seconds:.0f} s, fooled the source on {int(adv_set.fooled_source.sum())} of {len(adv_set)}")
             frame = evaluate_transfer(adv_set, modules, dataset=dataset)
             frames.append(frame.assign(source=source_name, attack=name, attack_label=attack_label(name, adv_set.settings["eps"]),
-                                       attack_seconds=round(seconds, 1)))
+                                       attack_seconds=round(seconds, 1), overridden=", ".join(f"{k}={v}" for k, v in overrides.get(name, {}).items())))
     frame = pd.concat(frames, ignore_index=True).rename(columns={"target": "target_name", "source": "source_name"})
     meta = pd.DataFrame([dict(target_name=name, **target_columns(t)) for name, t in targets.items()])
     return frame.merge(meta, on="target_name", how="left") if len(meta.columns) > 1 else frame
@@ -370,15 +374,16 @@ class _Records(logging.Handler):
         self.records.append(record)
 
 
-def _stage_accuracies(messages: list, n_images: int) -> dict:
-    "{'clean' or stage: number of images still classified correctly} read from AutoAttack's log."
-    counts = {}
+def _stage_accuracies(messages: list, n_images: int) -> tuple[dict, dict]:
+    "({'clean' or stage: images still classified correctly}, {stage: seconds since the first attack began}) from AutoAttack's log."
+    counts, seconds = {}, {}
     for message in messages:
-        found = re.match(r"initial accuracy: ([\d.]+)%", message) or re.match(r"robust accuracy after ([A-Z-]+): ([\d.]+)%", message)
-        if found:
-            stage, percent = ("clean", found.group(1)) if found.re.pattern.startswith("initial") else (found.group(1).lower(), found.group(2))
-            counts[stage] = round(float(percent) * n_images / 100)
-    return counts
+        if found := re.match(r"initial accuracy: ([\d.]+)%", message):
+            counts["clean"] = round(float(found.group(1)) * n_images / 100)
+        elif found := re.match(r"robust accuracy after ([A-Z-]+): ([\d.]+)% \(total time ([\d.]+) s\)", message):
+            counts[found.group(1).lower()] = round(float(found.group(2)) * n_images / 100)
+            seconds[found.group(1).lower()] = float(found.group(3))
+    return counts, seconds
 
 
 def autoattack(
@@ -413,15 +418,16 @@ def autoattack(
     seconds = time.perf_counter() - started
     messages = [r.getMessage() for r in handler.records]
     flags = [r.getMessage() for r in handler.records if r.levelno >= logging.WARNING]
-    counts = _stage_accuracies(messages, len(images))
+    counts, elapsed = _stage_accuracies(messages, len(images))
     if "clean" not in counts:
         raise RuntimeError(f"AutoAttack's log gave no initial accuracy; it said: {messages}")
-    rows, last = [dict(stage="clean", n_robust=counts["clean"], ran=True)], counts["clean"]
+    rows, last, before = [dict(stage="clean", n_robust=counts["clean"], ran=True, stage_seconds=0.0)], counts["clean"], 0.0
     for stage in AUTOATTACK_STAGES:  # a stage after the last robust image fell is skipped: its accuracy stays at the last
         last = counts.get(stage, last if last == 0 else None)
         if last is None:
             raise RuntimeError(f"AutoAttack's log has no robust accuracy after {stage.upper()}; it said: {messages}")
-        rows.append(dict(stage=stage, n_robust=last, ran=stage in counts))
+        rows.append(dict(stage=stage, n_robust=last, ran=stage in counts, stage_seconds=round(elapsed.get(stage, before) - before, 1)))
+        before = elapsed.get(stage, before)
     adversarial = adversarial.detach().to(images.device)
     correct = int((predict(wrapped, adversarial) == labels).sum())
     if correct != last:
