@@ -342,13 +342,13 @@ def later_attacks_networks(profile: str = "cpu", seed: int = 0, dataset: str | N
 
 
 def split_networks(models: dict) -> tuple[dict, dict]:
-    "({'<arch>': source, 'ensemble': {member arch: model}}, {row label: target}) from what `later_attacks_networks` named."
+    "({'<arch>': source, 'ensemble (<arch> + ...)': {member arch: model}}, {row label: target}) from what `later_attacks_networks` named."
     sources = {k[len("source "):]: m for k, m in models.items() if k.startswith("source ")}
     members = {k[len("member "):]: m for k, m in models.items() if k.startswith("member ")}
     if not sources or not members:
         raise ValueError(f"no 'source ...' or 'member ...' networks among {list(models)}; name them as later_attacks_networks does")
     targets = {k: m for k, m in models.items() if not k.startswith(("source ", "member "))}
-    return {**sources, "ensemble": members}, targets
+    return {**sources, f"ensemble ({' + '.join(members)})": members}, targets
 
 # %% ../nbs/23_later_attacks.ipynb #3107f83f
 AUTOATTACK_EPS = 8  # L∞ on the 0-255 scale: AutoAttack's CIFAR-10 budget (8/255)
