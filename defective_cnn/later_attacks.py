@@ -5,7 +5,6 @@
 # %% ../nbs/23_later_attacks.ipynb #25e4ce3a
 from __future__ import annotations
 
-import inspect
 import logging
 import math
 import numbers
@@ -23,7 +22,7 @@ from .evaluate import AdversarialSet, evaluate_transfer, predict, quantize_adver
 from .models import Ensemble
 from .settings import BASELINE_ROWS, keep_probs, section_settings, tested_config
 from .transfer import target_columns
-from .zoo import ModelConfig, TrainedModel, model_config
+from .zoo import TrainedModel, model_config
 
 # %% auto #0
 __all__ = ['PAPER_BUDGET', 'LATER_ATTACKS', 'THREE_CHANNEL_ATTACKS', 'CROSSCHECK_TOLERANCE', 'AUTOATTACK_EPS',
@@ -325,7 +324,7 @@ def later_transfer_results(
 
 # %% ../nbs/23_later_attacks.ipynb #2f0a9b4f
 def later_attacks_networks(profile: str = "cpu", seed: int = 0, dataset: str | None = None, arch: str | None = None,
-                           ensemble_archs=None, p=None) -> dict:
+                           ensemble_archs=None, p=None) -> dict:  # {label: zoo.ModelConfig}
     """{label: ModelConfig} of every network the later-attacks section needs: 'source <arch>', 'member <arch>' (the ensemble),
     and the targets by their paper row labels ('Standard CNN', 'Standard CNN + SD', ..., '0.3-Bottom'). None: the profile's."""
     settings = section_settings("later_attacks", profile, dataset=dataset, arch=arch, ensemble_archs=ensemble_archs, p=p)
