@@ -24,6 +24,8 @@ ARCHS = ("resnet18", "resnet50", "densenet121", "senet18", "vgg19")  # the five 
 PAPER_KEEP_PROBS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.7)  # Figure 5 / Table 12's p-Bottom rows
 _FMNIST = "fashion-mnist"
 _ALL5 = list(ARCHS)
+_LATER = ["PGD", "MI-FGSM", "DI-FGSM", "TI-FGSM", "SI-NI-FGSM", "VMI-FGSM", "VNI-FGSM"]  # later_attacks.LATER_ATTACKS, in its order
+_AA_ROWS = ["Standard CNN", "Adversarial Training", "0.3-Bottom", "0.1-Bottom"]  # the networks white-box AutoAttack evaluates
 
 SETTINGS = {
     # Tables 2, 3 and 7 (Section 4.1, Appendix A.2): PGD/FGSM transferred from standard sources; Table 7 is Table 3's grid
@@ -122,6 +124,25 @@ SETTINGS = {
         "smoke": dict(dataset=_FMNIST, defects=["0.1-Bottom"], n_images=4, eps=[4, 8]),  # small ε: few steps
         "cpu": dict(dataset=_FMNIST, defects=["0.1-Bottom"], n_images=8, eps=[16, 32]),
         "paper": dict(dataset="cifar10", defects=["0.2-Bottom", "0.1-Blocks1+2"], n_images=8, eps=[16, 32]),
+    },
+    # Issue 27, beyond the paper: transfer attacks published after it (later_attacks.LATER_ATTACKS: DI, TI, SI-NI, VMI and
+    # VNI-FGSM at Table 3's PGD16 budget, beside PGD16 and MI-FGSM16) from a standard `arch` (seed) and from the logit average
+    # of the ensemble section's members (`ensemble_archs`, seed) against `arch`'s baselines and p-Bottom networks (seed + 1),
+    # all shared with the transfer, ensemble and keep_prob sections through the zoo; then white-box AutoAttack (standard
+    # version, L∞ ε 8) on `aa_networks` with `aa_n_eval` images. VMI and VNI take 21 gradients a step: on 2 shared cores a cpu
+    # image costs about 10 s over all attacks and both sources, so cpu attacks 200 images (~35 min), then AutoAttack on 200.
+    # attack_overrides: {attack: {setting: value}} over the attacks' paper settings ({}: none); smoke samples N = 2 neighbours in
+    # VMI/VNI instead of 20. smoke: AutoAttack's fixed query counts (Square: 5000) cost about a minute per network even on 4
+    # images: one network.
+    "later_attacks": {
+        "smoke": dict(dataset=_FMNIST, arch="resnet18", ensemble_archs=["resnet18", "senet18"], p=[0.5, 0.3, 0.1], attacks=_LATER,
+                      attack_overrides={"VMI-FGSM": dict(N=2), "VNI-FGSM": dict(N=2)}, n_eval=16, aa_networks=["0.1-Bottom"], aa_n_eval=4),
+        "cpu": dict(dataset=_FMNIST, arch="resnet18", ensemble_archs=["resnet18", "vgg19", "senet18"], p=[0.5, 0.3, 0.1],
+                    attacks=_LATER, attack_overrides={}, n_eval=200, aa_networks=_AA_ROWS, aa_n_eval=200),
+        "gpu": dict(dataset=_FMNIST, arch="resnet18", ensemble_archs=["resnet18", "vgg19", "senet18"], p=[0.5, 0.3, 0.1],
+                    attacks=_LATER, attack_overrides={}, n_eval=5000, aa_networks=_AA_ROWS, aa_n_eval=1000),
+        "paper": dict(dataset="cifar10", arch="resnet18", ensemble_archs=_ALL5, p=[0.5, 0.3, 0.1], attacks=_LATER,
+                      attack_overrides={}, n_eval=5000, aa_networks=_AA_ROWS, aa_n_eval=10000),
     },
     # Figure 14: per-epoch train and test accuracy from the zoo (trains `ensure` first if missing).
     "training_curves": {
