@@ -144,6 +144,19 @@ def code_hash(source: str) -> str:
     return _sha(ast.dump(tree, annotate_fields=False).encode())
 
 
+_PER_FILE = {}  # (path, size, mtime, what) -> what a file holds: `status` reads each file once, however many runs use it
+
+
+def _per_file(path, read):
+    "`read(path)`, remembered while the file is unchanged."
+    path = Path(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, read.__name__)
+    if key not in _PER_FILE:
+        _PER_FILE[key] = read(path)
+    return _PER_FILE[key]
+
+
 def _cell_code(cell) -> str:
     "A code cell's source without IPython's `%` and `!` lines."
     return "\n".join(l for l in "".join(cell["source"]).splitlines() if not l.lstrip().startswith(("%", "!")))
@@ -151,6 +164,10 @@ def _cell_code(cell) -> str:
 
 def notebook_code_hash(path) -> str:
     "Hash of a notebook's code cells read as code (`code_hash`; a cell that is not Python counts as text): markdown, outputs and metadata do not count."
+    return _per_file(path, _notebook_code_hash)
+
+
+def _notebook_code_hash(path) -> str:
     hashes = []
     for cell in json.loads(Path(path).read_text())["cells"]:
         if cell["cell_type"] == "code":
@@ -195,6 +212,11 @@ def _notebook_code(notebook) -> str:
     return "\n\n".join(_cell_code(c) for c in cells if c["cell_type"] == "code")
 
 
+def _module_imports(path) -> set:
+    "The package modules a module of the package imports."
+    return package_imports(Path(path).read_text(), {p.stem for p in Path(path).parent.glob("*.py")})
+
+
 def used_modules(notebook, root=None) -> list:
     "File names of the package modules a notebook runs: those its code imports and every module they import in turn (see _NOT_HASHED)."
     root = Path(root) if root is not None else _package_root()
@@ -207,14 +229,18 @@ def used_modules(notebook, root=None) -> list:
     while todo:
         module = todo.pop()
         seen.add(module)
-        todo |= package_imports((root / f"{module}.py").read_text(), modules) - seen
+        todo |= _per_file(root / f"{module}.py", _module_imports) - seen
     return sorted(f"{m}.py" for m in seen - _NOT_HASHED)
 
 
 def source_hashes(notebook, root=None) -> dict:
     "File name -> `code_hash` of each module in `used_modules(notebook)`: the package code a run's results depend on."
     root = Path(root) if root is not None else _package_root()
-    return {name: code_hash((root / name).read_text()) for name in used_modules(notebook, root)}
+    return {name: _per_file(root / name, _module_code_hash) for name in used_modules(notebook, root)}
+
+
+def _module_code_hash(path) -> str:
+    return code_hash(Path(path).read_text())
 
 
 # %% ../nbs/18_runner.ipynb #28ac9f73
