@@ -100,3 +100,27 @@ def test_section_runs_at_smoke_and_writes_results(smoke_runs, section):
     trains = "get_models(" in SECTIONS[section].read_text()
     assert not trains or (manifest["networks"] and manifest["data"]), f"{section}: the manifest records no network or data it read"
     assert all(set(n) == {"key", "config"} for n in manifest["networks"].values())
+
+
+def test_the_cards_papermill_command_leaves_the_checkout_clean(tmp_path, smoke_zoo):
+    "`papermill nbs/<section>.ipynb -p ...` as a user types it (no output path): files go to papermill_runs/adhoc/<section>/, git-ignored."
+    import os
+    import subprocess
+    import sys
+
+    checkout = tmp_path / "checkout"  # the shape of a checkout: settings.ini, nbs/, papermill_runs/
+    (checkout / "nbs").mkdir(parents=True)
+    (checkout / "papermill_runs").mkdir()
+    (checkout / "settings.ini").write_text((REPO / "settings.ini").read_text())
+    (checkout / "nbs" / "shuffle.ipynb").write_text(SECTIONS["shuffle"].read_text())
+    before = sorted(p.relative_to(checkout) for p in checkout.rglob("*"))
+    env = dict(os.environ, DEFECTIVE_CNN_ZOO=smoke_zoo)
+    done = subprocess.run([str(Path(sys.executable).with_name("papermill")), "nbs/shuffle.ipynb", "-p", "profile", "smoke"],
+                          cwd=checkout, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "files go to" in done.stdout and str(checkout / "papermill_runs" / "adhoc" / "shuffle") in done.stdout  # said where
+    new = sorted(p.relative_to(checkout) for p in checkout.rglob("*") if p.relative_to(checkout) not in before)
+    assert new and all(p.parts[:3] == ("papermill_runs", "adhoc", "shuffle") or p.parts[:2] == ("papermill_runs", "adhoc") for p in new), new
+    assert any(p.suffix == ".csv" for p in new) and any(p.suffix == ".png" for p in new)
+    ignored = subprocess.run(["git", "check-ignore", "-q", "papermill_runs/adhoc/shuffle/shuffle_accuracy.csv"], cwd=REPO)
+    assert ignored.returncode == 0, "papermill_runs/adhoc/ must be git-ignored"
