@@ -63,7 +63,8 @@ test: install data browser
 	rm -rf $(SMOKE_ZOO) && mkdir -p $(SMOKE_ZOO)
 	# two notebooks at a time, one thread each: two torch processes with two threads each on two cores run far slower
 	OMP_NUM_THREADS=1 DEFECTIVE_CNN_SMOKE_ZOO=$(SMOKE_ZOO) $(BIN)/nbdev_test --n_workers 2
-	DEFECTIVE_CNN_SMOKE_ZOO=$(SMOKE_ZOO) $(BIN)/python -m pytest -q --durations=12 tests
+	# two pytest workers, each taking whole files: most tests wait on kernels, servers and subprocesses
+	OMP_NUM_THREADS=1 DEFECTIVE_CNN_SMOKE_ZOO=$(SMOKE_ZOO) $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=12 tests
 
 # Re-execute the library notebooks in place so that their committed outputs (tables, figures) are current.
 outputs: install data
