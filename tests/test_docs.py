@@ -7,7 +7,6 @@ import functools
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -20,15 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from chromium import needs_chromium, start_chromium
+
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None) or shutil.which("chromium")
-CHROMEDRIVER = "/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else shutil.which("chromedriver")
 LIBRARY_PAGE = "nbs/00_defective.html"
 LIBRARY_API = "def sample_mask("  # show_doc's signature of a function that nbs/00_defective.ipynb exports
 SECTION = "transfer"
 
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="no Chromium and chromedriver on this machine and no apt-get "
-                                "to install them (`make test` installs Debian's chromium and chromium-driver where apt-get exists)")
+pytestmark = needs_chromium
 
 
 def wait_for(condition, timeout: float, what: str, every: float = 0.25):
@@ -87,15 +85,7 @@ def server(site):
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1000"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(30)
     yield driver
     driver.quit()
 
