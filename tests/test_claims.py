@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from defective_cnn import runner
 from defective_cnn.claims import CLAIMS, NO_RUN, Claim, claims_markdown, claims_table, differences, format_claims, verdict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,8 +60,11 @@ def test_verdict_refuses_what_it_cannot_judge():
 def fake_gpu_run(folder: Path, seed: int, standard: float, defective: float):
     (folder / "transfer").mkdir(parents=True, exist_ok=True)
     run = f"gpu_seed{seed}"
+    notebook = REPO / "nbs" / "transfer.ipynb"  # a current manifest: the notebook and package code of now, no network or data read
     (folder / "transfer" / f"{run}.json").write_text(json.dumps(
-        dict(section="transfer", run=run, status="ok", parameters=dict(profile="gpu", seed=seed))))
+        dict(format=runner.MANIFEST_FORMAT, section="transfer", run=run, status="ok", parameters=dict(profile="gpu", seed=seed),
+             notebook_code=runner.notebook_code_hash(notebook), sources=runner.source_hashes(notebook), networks={}, data={})))
+    (folder / "transfer" / f"{run}.ipynb").write_text("{}")
     pd.DataFrame(dict(source_name="resnet18", target_arch="resnet18", defect=["standard", "0.3-Bottom"], n_eval=[4600, 4500],
                       success_defense_rate=[standard, defective], profile="gpu", seed=seed)
                  ).to_csv(folder / "transfer" / f"{run}_table3.csv", index=False)
@@ -80,4 +84,6 @@ def test_a_gpu_run_fills_the_gpu_column(tmp_path):
     markdown = claims_markdown(table)
     assert "+38.3 (+20.0 to +55.0), 3 seeds, n 4500–4600 | in direction" in markdown
     assert f"| {NO_RUN} | — |" in markdown  # the cpu column
-    assert "in direction" in format_claims(tmp_path)
+    assert "in direction" in format_claims(tmp_path) and "stale" not in markdown
+    (tmp_path / "runs.yaml").write_text("transfer:\n" + "".join(f"  {r}: {{profile: gpu, seed: {i}, n_eval: 7}}\n" for i, r in enumerate(runs)))
+    assert "from a stale run" in claims_markdown(claims_table(tmp_path, claims=table3))  # its parameters are no longer the run file's

@@ -73,7 +73,7 @@ def test_runner_finds_them_outside_a_checkout(installed, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (("run", "transfr"), "defective-cnn run: error: unknown section 'transfr'; sections: ablation,"),
-    (("run", "transfer", "--run", "gpu"), "no run named 'gpu' for transfer; its runs: transfer/cpu, transfer/cpu_wide"),
+    (("run", "transfer", "--run", "gpu2"), "no run named 'gpu2' for transfer; its runs: transfer/cpu, transfer/cpu_wide"),
     (("run", "transfer", "-p", "no_such=1"), "transfer.ipynb has no parameter(s) no_such; it declares:"),
     (("show", "transfer/cpu"), "defective-cnn show: error: no runs of 'transfer' in"),
 ])
