@@ -13,7 +13,7 @@ import torch
 
 from .attacks import NOISE_SIGMAS, check_images, check_labels, check_steps, mifgsm
 from .evaluate import correct_by_all, generate_adversarial_set, noise_accuracy, predict
-from .settings import SETTINGS, bottom_configs, keep_probs, section_settings, tested_config
+from .settings import bottom_configs, keep_probs, section_settings, tested_config
 from .zoo import TrainedModel, network_columns
 
 # %% auto #0
@@ -144,7 +144,7 @@ def mifgsm_examples(models: dict, images, labels, eps=(16, 32), class_names=None
 def whitebox_networks(profile="cpu", p=None, dataset=None, arch=None, seed=0) -> dict:
     "Table 10's networks: the standard one and a p-Bottom one per keep probability (the paper's 0.5 and 0.3 by default)."
     s = section_settings("whitebox", profile, dataset=dataset, arch=arch)
-    return table10_configs(s["arch"], keep_probs(p, SETTINGS["transfer"]["paper"]["table3_keep_probs"]), dataset=s["dataset"],
+    return table10_configs(s["arch"], keep_probs(p, section_settings("transfer", "paper")["table3_keep_probs"]), dataset=s["dataset"],
                            profile=profile, seed=seed)
 
 

@@ -21,11 +21,11 @@ from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['REQUIREMENTS', 'READS_SUFFIX', 'MANIFEST_FORMAT', 'TIMING_COLUMNS', 'RUN_ENVIRONMENT', 'find_repo_root',
-           'section_notebooks', 'packaged_notebooks', 'Locations', 'locate', 'parse_parameter', 'declared_parameters',
-           'check_parameters', 'load_runs', 'run_name', 'code_hash', 'notebook_code_hash', 'package_imports',
-           'used_modules', 'source_hashes', 'clock', 'cell_title', 'Talker', 'paper_partner', 'table_columns',
-           'format_table', 'run_files', 'committed_runs', 'shown_path', 'describe_run', 'results_hash',
+__all__ = ['DATA_TABLES', 'REQUIREMENTS', 'READS_SUFFIX', 'MANIFEST_FORMAT', 'TIMING_COLUMNS', 'RUN_ENVIRONMENT',
+           'find_repo_root', 'section_notebooks', 'packaged_notebooks', 'Locations', 'locate', 'parse_parameter',
+           'declared_parameters', 'check_parameters', 'load_runs', 'run_name', 'code_hash', 'notebook_code_hash',
+           'package_imports', 'used_modules', 'source_hashes', 'clock', 'cell_title', 'Talker', 'paper_partner',
+           'table_columns', 'format_table', 'run_files', 'committed_runs', 'shown_path', 'describe_run', 'results_hash',
            'read_runs_state', 'RunState', 'run_state', 'is_up_to_date', 'named_run_states', 'format_run_states',
            'compare_results', 'RunResult', 'run_section', 'run_many']
 
@@ -133,9 +133,17 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def code_hash(source: str) -> str:
-    "Hash of Python `source` read as code: comments, docstrings (any string standing alone as a statement) and layout do not count."
+# Tables of data in a module that runs record by row instead (records.note_input): their values are not code.
+DATA_TABLES = {"settings.py": "SETTINGS"}  # each section's defaults per profile: a run records the rows it read
+
+
+def code_hash(source: str, data_table: str | None = None) -> str:
+    "Hash of Python `source` read as code: comments, docstrings (any string standing alone as a statement), layout and the value assigned to `data_table` do not count."
     tree = ast.parse(source)
+    for node in tree.body:
+        if data_table and isinstance(node, (ast.Assign, ast.AnnAssign)) and data_table in [
+                t.id for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)]:
+            node.value = ast.Constant(f"<rows recorded by each run>")
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if isinstance(body, list):
@@ -240,7 +248,7 @@ def source_hashes(notebook, root=None) -> dict:
 
 
 def _module_code_hash(path) -> str:
-    return code_hash(Path(path).read_text())
+    return code_hash(Path(path).read_text(), DATA_TABLES.get(Path(path).name))
 
 
 # %% ../nbs/18_runner.ipynb #28ac9f73
@@ -554,6 +562,14 @@ class RunState:
         return f"{self.section + '/' + self.run:<{width}} {what}" + (f" [{self.note}]" if self.note else "")
 
 
+def _settings_changes(rows: dict) -> list:
+    "'settings S/P' for each recorded row of SETTINGS (section S, profile P) that is not what the table says now."
+    from defective_cnn.settings import SETTINGS
+
+    now = json.loads(json.dumps(SETTINGS))  # as the rows were recorded: JSON (tuples become lists)
+    return [f"settings {name}" for name, row in rows.items() if now.get(name.split("/")[0], {}).get(name.split("/")[1]) != row]
+
+
 def _network_changes(networks: dict) -> list:
     from defective_cnn.zoo import ModelConfig
 
@@ -586,6 +602,7 @@ def run_state(section: str, run: str, parameters: dict, notebook, out_dir, check
     now = source_hashes(notebook)
     changed += [f"module {m}" for m in sorted(set(now) | set(saved.get("sources", {}))) if now.get(m) != saved["sources"].get(m)]
     changed += _network_changes(saved.get("networks", {}))
+    changed += _settings_changes(saved.get("settings", {}))
     from defective_cnn.data import named_dataset_fingerprint
 
     missing = []
@@ -775,7 +792,7 @@ def run_section(
     inputs_file.unlink(missing_ok=True)
     manifest = dict(format=MANIFEST_FORMAT, section=section, run=run, status=status, parameters=parameters, notebook=notebook.name,
                     notebook_code=notebook_code_hash(notebook), sources=source_hashes(notebook), networks=inputs.get("network", {}),
-                    data=inputs.get("data", {}), seconds=round(seconds, 1),
+                    data=inputs.get("data", {}), settings=inputs.get("settings", {}), seconds=round(seconds, 1),
                     finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), torch=str(torch.__version__), error=error,
                     environment=environment_record(default_device()))  # device name, threads, python, time
     if status == "ok" and reads_file.exists():

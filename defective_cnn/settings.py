@@ -12,6 +12,7 @@ from .data import load_dataset, stratified_subset
 from .defective import check_keep_prob
 from .models import as_defect_spec
 from .paper import ARCH_NAMES, TABLE_SPECS
+from .records import note_input
 from .train import get_profile
 from .zoo import ModelConfig, dataset_overrides, model_config
 
@@ -159,6 +160,7 @@ def section_settings(section: str, profile: str, **given) -> dict:
         raise ValueError(f"unknown section {section!r}; sections: {', '.join(SETTINGS)}")
     if profile not in SETTINGS[section]:
         raise ValueError(f"unknown profile {profile!r} for section {section!r}; allowed: {', '.join(SETTINGS[section])}")
+    note_input("settings", f"{section}/{profile}", SETTINGS[section][profile])  # a run is redone when the row it read changes
     settings = dict(SETTINGS[section][profile])
     unknown = sorted(set(given) - set(settings))
     if unknown:

@@ -14,7 +14,7 @@ from .attacks import check_steps, cw_l2
 from .evaluate import predict, transfer_table
 from .models import Ensemble
 from .paper import TABLE_SPECS, keep_prob_tradeoff, paper_table, with_paper_values
-from .settings import PAPER_KEEP_PROBS, SETTINGS, bottom_configs, evaluation_images, keep_probs, paper_attacks, section_settings, tested_config
+from .settings import PAPER_KEEP_PROBS, bottom_configs, evaluation_images, keep_probs, paper_attacks, section_settings, tested_config
 from .zoo import TrainedModel, model_config, network_columns
 
 # %% auto #0
@@ -388,7 +388,7 @@ def table_part(networks: dict, number: int) -> dict:
 def ensemble_networks(profile="cpu", p=None, dataset=None, ensemble_archs=None, target_archs=None, seed=0) -> dict:
     "Table 6's networks: 'member ARCH' (the ensemble source) and the targets."
     s = section_settings("ensemble", profile, dataset=dataset, ensemble_archs=ensemble_archs, target_archs=target_archs)
-    members, targets = table6_configs(s["ensemble_archs"], s["target_archs"], keep_probs(p, SETTINGS["transfer"]["paper"]["table3_keep_probs"]),
+    members, targets = table6_configs(s["ensemble_archs"], s["target_archs"], keep_probs(p, section_settings("transfer", "paper")["table3_keep_probs"]),
                                       dataset=s["dataset"], profile=profile, seed=seed)
     return {**_prefixed("member ", members), **targets}
 
