@@ -23,8 +23,9 @@ from .transfer import (TABLE2_KEEP_PROB, ablation_networks, ensemble_networks, g
 from .zoo import ModelConfig, default_zoo_dir, get_model, is_stored, model_config, network_columns
 
 # %% auto #0
-__all__ = ['SECTION_PLANS', 'SECTIONS', 'TRAIN_SIZES', 'INPUT_SIZES', 'THROUGHPUTS', 'DEVICES', 'RAY_INSTALL', 'section_networks',
-           'plan_networks', 'throughput', 'network_cost', 'plan_rows', 'format_plan', 'require_ray',
+__all__ = ['SECTION_PLANS', 'SECTIONS', 'TRAIN_SIZES', 'INPUT_SIZES', 'THROUGHPUTS', 'DEVICES', 'GPU_JOB_MINUTES',
+           'GPU_JOB_RESERVE_MINUTES', 'RAY_INSTALL', 'section_networks', 'plan_networks', 'throughput', 'network_cost',
+           'plan_rows', 'format_plan', 'gpu_jobs', 'gpu_chunks', 'chunk_jobs', 'format_chunks', 'require_ray',
            'check_zoo_writable', 'train_network', 'train_plan']
 
 # %% ../nbs/25_plan.ipynb #5ddbb252
@@ -188,6 +189,82 @@ def format_plan(rows: list[dict], device: str = "H100") -> str:
     lines.append(f"on {device} ({DEVICES[device]}): {f'{hours:.1f} hours' if hours >= 1 else f'{hours * 60:.1f} minutes'} for the {len(to_do) - sum(r['hours'] is None for r in to_do)} "
                  f"networks with a measured throughput" + (f"; not measured ({sum(r['hours'] is None for r in to_do)} networks): "
                  + ", ".join(unmeasured) if unmeasured else ""))
+    return "\n".join(lines)
+
+# %% ../nbs/25_plan.ipynb #4b2f8d31
+GPU_JOB_MINUTES = 8.0  # one device job on one H100, install included (issue 24)
+GPU_JOB_RESERVE_MINUTES = 2.0  # kept free in each job for install, data and the notebooks' evaluation (not measured)
+
+
+def gpu_jobs(runs: dict, profile: str = "gpu") -> list[tuple]:
+    "(section, run name, parameters) of every run in `runs` ({section: {run: parameters}}, as runs.yaml) at `profile`."
+    return [(section, name, dict(params)) for section, named in runs.items() if section in SECTION_PLANS
+            for name, params in named.items() if (params or {}).get("profile") == profile]
+
+
+def _minutes(networks: dict, device: str) -> float | None:
+    hours = [network_cost(config, device)["hours"] for config in networks.values()]
+    return None if any(h is None for h in hours) else 60 * sum(hours)
+
+
+def gpu_chunks(runs: dict, device: str = "H100", train_minutes: float = GPU_JOB_MINUTES - GPU_JOB_RESERVE_MINUTES,
+               profile: str = "gpu") -> list[dict]:
+    "The `profile` runs of `runs` in chunks of one device job: [{'jobs', 'networks', 'minutes' (None: not measured), 'fits'}]."
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; devices: {', '.join(DEVICES)}")
+    if not train_minutes > 0:
+        raise ValueError(f"train_minutes must be > 0, got {train_minutes!r}")
+    jobs = sorted(gpu_jobs(runs, profile), key=lambda job: (-(_minutes(plan_networks([job]), device) or 0), job[0], job[1]))
+    if not jobs:
+        raise ValueError(f"no runs at profile {profile!r} in the run file; sections: {', '.join(runs)}")
+    chunks = []
+    for job in jobs:
+        own = plan_networks([job])
+        best = None
+        for chunk in chunks:
+            if chunk["minutes"] is None or _minutes(own, device) is None:
+                continue
+            merged = {**chunk["networks"], **own}
+            minutes = _minutes(merged, device)
+            if minutes <= train_minutes and (best is None or minutes - chunk["minutes"] < best[1]):
+                best = (chunk, minutes - chunk["minutes"], merged, minutes)
+        if best is None:
+            minutes = _minutes(own, device)
+            chunks.append(dict(jobs=[job], networks=own, minutes=minutes, fits=None if minutes is None else minutes <= train_minutes))
+        else:
+            chunk, _, merged, minutes = best
+            chunk.update(jobs=chunk["jobs"] + [job], networks=merged, minutes=minutes)
+    order = {section: k for k, section in enumerate(SECTIONS)}
+    for chunk in chunks:
+        chunk["jobs"].sort(key=lambda job: (order[job[0]], job[1]))
+    return chunks
+
+
+def chunk_jobs(chunks: list[dict], number: int, profile: str | None = None) -> list[tuple]:
+    "The jobs of chunk `number` (1-based); `profile` (e.g. 'smoke'): the same runs ad hoc at that size, same seeds."
+    if not 1 <= number <= len(chunks):
+        raise ValueError(f"no chunk {number!r}; chunks: 1 to {len(chunks)}")
+    jobs = chunks[number - 1]["jobs"]
+    if profile is None:
+        return jobs
+    return [(section, name, {"profile": profile, **({"seed": params["seed"]} if "seed" in params else {})})
+            for section, name, params in jobs]
+
+
+def format_chunks(chunks: list[dict], device: str = "H100", train_minutes: float = GPU_JOB_MINUTES - GPU_JOB_RESERVE_MINUTES) -> str:
+    "The chunks as text: per chunk its runs, networks and training minutes on `device` (or 'not measured'), then totals."
+    lines = [f"{len(chunks)} chunks of one {DEVICES[device]} job each (at most {GPU_JOB_MINUTES:g} min, "
+             f"{GPU_JOB_RESERVE_MINUTES:g} of them kept for install and evaluation, which are not measured; "
+             f"training at most {train_minutes:g} min), every chunk from an empty zoo"]
+    for k, chunk in enumerate(chunks, 1):
+        minutes = "not measured" if chunk["minutes"] is None else f"{chunk['minutes']:.1f} min"
+        verdict = "" if chunk["fits"] is None else "" if chunk["fits"] else "  OVER THE LIMIT"
+        lines.append(f"chunk {k}: {len(chunk['jobs'])} runs, {len(chunk['networks'])} networks, training {minutes}{verdict}")
+        lines.append("  " + ", ".join(f"{section}/{name}" for section, name, _ in chunk["jobs"]))
+    measured = [c["minutes"] for c in chunks if c["minutes"] is not None]
+    lines.append(f"in all: {sum(len(c['jobs']) for c in chunks)} runs, {sum(len(c['networks']) for c in chunks)} network trainings "
+                 f"({len({n for c in chunks for n in c['networks']})} different networks), {sum(measured):.1f} min of training "
+                 f"measured, {len(chunks) - len(measured)} chunks not measured, {sum(not c['fits'] for c in chunks if c['fits'] is not None)} over the limit")
     return "\n".join(lines)
 
 # %% ../nbs/25_plan.ipynb #5f2cc54f

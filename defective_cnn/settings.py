@@ -41,10 +41,15 @@ SETTINGS = {
         "cpu": dict(dataset=_FMNIST, tables=[3, 2], sources=["resnet18"], target_archs=["resnet18"], table3_keep_probs=[0.3], n_eval=1000,
                     table2_arch="resnet18", table2_n_eval=1000, table7_dataset="mnist5k", table7_sources=["resnet18", "vgg19"],
                     table7_keep_probs=[0.5, 0.3], table7_n_eval=1000),
-        # gpu: the cpu run's seven networks at full width on all of Fashion-MNIST, attacked on the paper's numbers of images
-        "gpu": dict(dataset=_FMNIST, tables=[3, 2], sources=["resnet18"], target_archs=["resnet18"], table3_keep_probs=[0.3], n_eval=5000,
-                    table2_arch="resnet18", table2_n_eval=10000, table7_dataset="mnist5k", table7_sources=["resnet18"],
-                    table7_keep_probs=[0.5, 0.3], table7_n_eval=1000),
+        # gpu: full width on all of Fashion-MNIST, the paper's numbers of images, Tables 3, 2 and 7. Table 3's and Table 7's
+        # grids over three architectures as sources and targets (cut: ResNet-50 and DenseNet-121, the two slowest to train,
+        # 3-4.4x a ResNet-18) with the paper's two p; Table 2 on the paper's WRN-32x4; Table 7 on the offline digits (mnist5k:
+        # 4000 training images). Cut for now: Table 2's adversarial training is train.ADVERSARIAL_TRAINING['gpu'], one FGSM
+        # step; the paper's 7-step PGD (8 passes a batch) makes that one WRN-32x4 cost 14.4 minutes at 15 epochs on one
+        # H100 (measured eager step, 8354 images/s), over one device job on its own
+        "gpu": dict(dataset=_FMNIST, tables=[3, 2, 7], sources=["resnet18", "vgg19", "senet18"], target_archs=["resnet18", "vgg19", "senet18"],
+                    table3_keep_probs=[0.5, 0.3], n_eval=5000, table2_arch="wrn32_4", table2_n_eval=10000, table7_dataset="mnist5k",
+                    table7_sources=["resnet18", "vgg19", "senet18"], table7_keep_probs=[0.5, 0.3], table7_n_eval=1000),
         "paper": dict(dataset="cifar10", tables=[3, 2, 7], sources=_ALL5, target_archs=_ALL5, table3_keep_probs=[0.5, 0.3], n_eval=5000,
                       table2_arch="wrn32_4", table2_n_eval=10000, table7_dataset="mnist", table7_sources=_ALL5,
                       table7_keep_probs=[0.5, 0.3], table7_n_eval=5000),
@@ -53,36 +58,49 @@ SETTINGS = {
     "ensemble": {
         "smoke": dict(dataset=_FMNIST, ensemble_archs=["resnet18", "senet18"], target_archs=["resnet18"], n_eval=48),
         "cpu": dict(dataset=_FMNIST, ensemble_archs=["resnet18", "vgg19", "senet18"], target_archs=["resnet18"], n_eval=1000),
+        # gpu: the paper's ensembles (leave-one-out of all five architectures: four members each); one target architecture
+        # (cut: the paper's five targets, each standard and two p-Bottom networks per seed, cost more than one GPU job)
+        "gpu": dict(dataset=_FMNIST, ensemble_archs=_ALL5, target_archs=["resnet18"], n_eval=5000),
         "paper": dict(dataset="cifar10", ensemble_archs=_ALL5, target_archs=_ALL5, n_eval=5000),
     },
     # Tables 8 and 9 (Appendix A.3): the paper names no architecture for Table 8 nor a number of images: ResNet-18, 5000.
     "graybox": {
         "smoke": dict(dataset=_FMNIST, arch="resnet18", p=[0.3], table9_archs=["resnet18"], n_eval=48),
         "cpu": dict(dataset=_FMNIST, arch="resnet18", p=[0.3], table9_archs=["resnet18", "vgg19"], n_eval=500),
+        # gpu: the paper's two p; Table 9 keeps the cpu run's VGG-19 for the paper's DenseNet-121 (cut: DenseNet-121 is the
+        # slowest architecture to train, 2739 images/s on one H100, 4.4x ResNet-18's time)
+        "gpu": dict(dataset=_FMNIST, arch="resnet18", p=[0.5, 0.3], table9_archs=["resnet18", "vgg19"], n_eval=5000),
         "paper": dict(dataset="cifar10", arch="resnet18", p=[0.5, 0.3], table9_archs=["resnet18", "densenet121"], n_eval=5000),
     },
     # Table 10 (Appendix A.4): no number of images given: the whole test set at the paper size.
     "whitebox": {
         "smoke": dict(dataset=_FMNIST, arch="resnet18", n_eval=24),
         "cpu": dict(dataset=_FMNIST, arch="resnet18", n_eval=1000),
+        "gpu": dict(dataset=_FMNIST, arch="resnet18", n_eval=10000),  # the paper's setting: the whole test set
         "paper": dict(dataset="cifar10", arch="resnet18", n_eval=10000),
     },
     # Tables 1 and 11 (left): ImageNet, five architectures, 0.1-Bottom, k = 2, 4, 8 (28-pixel images: 7 for 8).
     "shuffle": {
         "smoke": dict(dataset=_FMNIST, archs=["resnet18"], p=[0.1], grids=[2, 4, 7], n_eval=128),
         "cpu": dict(dataset=_FMNIST, archs=["resnet18"], p=[0.1], grids=[2, 4, 7, 14], n_eval=2000),
+        # gpu: the whole test set; two architectures (cut: the paper's five are ImageNet networks; ResNet-50, DenseNet-121 and
+        # SENet-18 would each cost 1.5-4.4x a ResNet-18 per seed)
+        "gpu": dict(dataset=_FMNIST, archs=["resnet18", "vgg19"], p=[0.1], grids=[2, 4, 7, 14], n_eval=10000),
         "paper": dict(dataset="imagefolder", archs=_ALL5, p=[0.1], grids=[2, 4, 8], n_eval=50000),
     },
     # Tables 1 and 11 (right): Stylized-ImageNet; plus the cue-conflict shape bias.
     "stylized": {
         "smoke": dict(dataset=_FMNIST, archs=["resnet18"], p=[0.1], methods=["silhouette", "frequency"], n_eval=128),
         "cpu": dict(dataset=_FMNIST, archs=["resnet18"], p=[0.5, 0.3, 0.1], methods=["silhouette", "frequency"], n_eval=2000),
+        # gpu: the whole test set, the shuffle section's two architectures (cut as there)
+        "gpu": dict(dataset=_FMNIST, archs=["resnet18", "vgg19"], p=[0.5, 0.3, 0.1], methods=["silhouette", "frequency"], n_eval=10000),
         "paper": dict(dataset="imagefolder", archs=_ALL5, p=[0.1], methods=["frequency"], n_eval=50000),
     },
     # Figure 4: accuracy under clipped Gaussian noise, on images every tested network gets right.
     "noise": {
         "smoke": dict(dataset=_FMNIST, p=[0.1], n_eval=64, noise_seeds=2),
         "cpu": dict(dataset=_FMNIST, p=[0.5, 0.3, 0.1], n_eval=1000, noise_seeds=3),
+        "gpu": dict(dataset=_FMNIST, p=[0.5, 0.3, 0.1], n_eval=5000, noise_seeds=3),  # the paper's setting
         "paper": dict(dataset="cifar10", p=[0.5, 0.3, 0.1], n_eval=5000, noise_seeds=3),
     },
     # Figure 5: PGD16 success defense rate against test accuracy, one point per keep probability. cpu: the standard
@@ -91,6 +109,9 @@ SETTINGS = {
     "keep_prob": {
         "smoke": dict(dataset=_FMNIST, source="resnet18", p=[0.5, 0.1], n_eval=48),
         "cpu": dict(dataset=_FMNIST, source="resnet18", p=[0.7, 0.5, 0.3, 0.1], n_eval=1000),
+        # gpu: the paper's eight keep probabilities and images; the source stays the standard ResNet-18 (cut: the paper's
+        # DenseNet-121 source is the slowest architecture to train, 4.4x a ResNet-18)
+        "gpu": dict(dataset=_FMNIST, source="resnet18", p=list(PAPER_KEEP_PROBS), n_eval=5000),
         "paper": dict(dataset="cifar10", source="densenet121", p=list(PAPER_KEEP_PROBS), n_eval=5000),
     },
     # Table 4: n_eval test images that every network classifies correctly (from the first n_candidates), each started
@@ -101,6 +122,10 @@ SETTINGS = {
         "smoke": dict(dataset=_FMNIST, p=0.1, rows=["Standard CNN", "Defective CNN"], n_eval=6, n_candidates=40, steps=8,
                       record_steps=[2, 4], hsj_steps=2, hsj_gradient_evals=10),
         "cpu": dict(dataset=_FMNIST, p=0.1, rows=None, n_eval=100, n_candidates=300, steps=32000,
+                    record_steps=[500, 1000, 2000, 4000, 8000, 16000], hsj_steps=16, hsj_gradient_evals=25),
+        # gpu: the cpu run's attack (converged at 32 000 steps) on full-width networks; 100 paired images (cut: the paper's
+        # 500 make the Boundary run 5x longer, about 22 minutes on one H100 at the cpu run's measured 8 ms a step)
+        "gpu": dict(dataset=_FMNIST, p=0.1, rows=None, n_eval=100, n_candidates=300, steps=32000,
                     record_steps=[500, 1000, 2000, 4000, 8000, 16000], hsj_steps=16, hsj_gradient_evals=25),
         "paper": dict(dataset="cifar10", p=0.1, rows=None, n_eval=500, n_candidates=1000, steps=20000,
                       record_steps=[625, 1250, 2500, 5000, 10000], hsj_steps=64, hsj_gradient_evals=100),
@@ -117,6 +142,14 @@ SETTINGS = {
                     attacks=["FGSM16", "PGD16", "PGD32", "CW"], n_eval=500, cw_n_eval=100, ensemble_size=2,
                     cw_settings=dict(search_steps=3, steps=100, lr=0.5, initial_const=10.0), cw_study_steps=[25, 50, 100, 200],
                     cw_study_n=32),
+        # gpu: every row of the cpu runs (cpu and cpu_x2_en) in one run, ensembles of the paper's size (5), 5000 images
+        # (CW: 500, cut from the paper's 1000 for time); the source stays the standard ResNet-18 (cut: DenseNet-121, as in
+        # keep_prob); CW with the cpu run's shortened search (the paper's 30 x 100 steps: 10x longer)
+        "gpu": dict(dataset=_FMNIST, source="resnet18", rows=["ResNet-18", "0.5-Bottom", "0.5-Top", "0.5-Bottom_DC", "0.5-Bottom_SM",
+                                                              "0.1-Bottom", "0.5-Bottom_x2", "ResNet-18_EN", "0.5-Bottom_EN"],
+                    attacks=["FGSM16", "PGD16", "PGD32", "CW", "CW10"], n_eval=5000, cw_n_eval=500, ensemble_size=5,
+                    cw_settings=dict(search_steps=3, steps=100, lr=0.5, initial_const=10.0), cw_study_steps=[25, 50, 100, 200],
+                    cw_study_n=32),
         "paper": dict(dataset="cifar10", source="densenet121", rows=None, attacks=None, n_eval=5000, cw_n_eval=1000, ensemble_size=5,
                       cw_settings={}, cw_study_steps=None, cw_study_n=100),
     },
@@ -124,6 +157,7 @@ SETTINGS = {
     "adversarial_examples": {
         "smoke": dict(dataset=_FMNIST, defects=["0.1-Bottom"], n_images=4, eps=[4, 8]),  # small ε: few steps
         "cpu": dict(dataset=_FMNIST, defects=["0.1-Bottom"], n_images=8, eps=[16, 32]),
+        "gpu": dict(dataset=_FMNIST, defects=["0.2-Bottom", "0.1-Blocks1+2", "0.1-Bottom"], n_images=8, eps=[16, 32]),  # the paper's two + cpu's
         "paper": dict(dataset="cifar10", defects=["0.2-Bottom", "0.1-Blocks1+2"], n_images=8, eps=[16, 32]),
     },
     # Issue 27, beyond the paper: transfer attacks published after it (later_attacks.LATER_ATTACKS: DI, TI, SI-NI, VMI and
@@ -149,6 +183,7 @@ SETTINGS = {
     "training_curves": {
         "smoke": dict(datasets=[_FMNIST], ensure=["standard", "0.1-Bottom"]),
         "cpu": dict(datasets=[_FMNIST], ensure=["standard", "0.1-Bottom"]),
+        "gpu": dict(datasets=[_FMNIST, "mnist5k"], ensure=["standard", "0.1-Bottom"]),  # the paper's two datasets (MNIST offline)
         "paper": dict(datasets=["cifar10", "mnist"], ensure=["standard", "0.1-Bottom"]),
     },
 }
