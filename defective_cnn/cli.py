@@ -239,11 +239,13 @@ def _selected_networks(args) -> dict:
 
 
 def _plan(args) -> int:
-    from defective_cnn.plan import format_plan, plan_rows
+    from defective_cnn.plan import format_chunks, format_plan, gpu_chunks, plan_rows
 
     try:
         networks = _selected_networks(args)
         print(format_plan(plan_rows(networks, args.zoo, args.device), args.device))
+        if args.profile == "gpu" and args.run is None:  # the gpu sweep as device jobs, each chunk's measured cost
+            print("\n" + format_chunks(gpu_chunks(load_runs(Path(args.runs) if args.runs else locate().runs_file), args.device), args.device))
     except (ValueError, FileNotFoundError) as e:
         print(f"defective-cnn plan: {e}", file=sys.stderr)
         return 2
