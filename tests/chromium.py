@@ -1,5 +1,6 @@
 """Headless Chromium for the tests that look at pages (Debian's chromium and chromium-driver; `make test` installs them)."""
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,15 @@ def start_chromium(page_load_timeout: int = 60):
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(page_load_timeout)
     return driver
+
+
+def wait_for(condition, timeout: float, what: str, every: float = 0.5):
+    "Poll `condition` until it returns something true; fail naming `what` after `timeout` seconds."
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)

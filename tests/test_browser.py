@@ -8,14 +8,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from chromium import needs_chromium, start_chromium
+from chromium import needs_chromium, start_chromium, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY_NOTEBOOK = "00_defective.ipynb"
@@ -23,18 +22,6 @@ MASK_FIGURE_CODE = "ax.imshow(mask[c]"  # the cell that draws the masks of the t
 COMMITTED_RUN = Path("papermill_runs") / "transfer" / "cpu.ipynb"
 
 pytestmark = needs_chromium
-
-
-def wait_for(condition, timeout: float, what: str, every: float = 0.5):
-    "Poll `condition` until it returns something true; fail naming `what` after `timeout` seconds."
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(every)
 
 
 def free_port() -> int:

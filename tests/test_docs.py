@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from chromium import needs_chromium, start_chromium
+from chromium import needs_chromium, start_chromium, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY_PAGE = "nbs/00_defective.html"
@@ -27,18 +27,6 @@ LIBRARY_API = "def sample_mask("  # show_doc's signature of a function that nbs/
 SECTION = "transfer"
 
 pytestmark = needs_chromium
-
-
-def wait_for(condition, timeout: float, what: str, every: float = 0.25):
-    "Poll `condition` until it returns something true; fail naming `what` after `timeout` seconds."
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(every)
 
 
 @pytest.fixture(scope="module")
