@@ -87,3 +87,28 @@ def test_a_gpu_run_fills_the_gpu_column(tmp_path):
     assert "in direction" in format_claims(tmp_path) and "stale" not in markdown
     (tmp_path / "runs.yaml").write_text("transfer:\n" + "".join(f"  {r}: {{profile: gpu, seed: {i}, n_eval: 7}}\n" for i, r in enumerate(runs)))
     assert "from a stale run" in claims_markdown(claims_table(tmp_path, claims=table3))  # its parameters are no longer the run file's
+
+
+def test_later_attack_rows_read_the_sections_csvs(tmp_path):
+    "The beyond-the-paper rows match the later_attacks section's CSV layout (its target and source names, attack labels)."
+    folder = tmp_path / "later_attacks"
+    folder.mkdir()
+    notebook = REPO / "nbs" / "later_attacks.ipynb"
+    rows = []
+    for seed in range(3):
+        run = "gpu" if seed == 0 else f"gpu_seed{seed}"
+        (folder / f"{run}.json").write_text(json.dumps(dict(
+            format=runner.MANIFEST_FORMAT, section="later_attacks", run=run, status="ok", parameters=dict(profile="gpu", seed=seed),
+            notebook_code=runner.notebook_code_hash(notebook), sources=runner.source_hashes(notebook), networks={}, data={})))
+        (folder / f"{run}.ipynb").write_text("{}")
+        frame = pd.DataFrame(dict(source_name="resnet18", target_name=["Standard CNN", "0.1-Bottom", "Adversarial Training"],
+                                  attack_label="DI-FGSM16", defect=["standard", "0.1-Bottom", "standard"], n_eval=200,
+                                  success_defense_rate=[0.5, 0.6 + 0.1 * seed, 0.9], profile="gpu", seed=seed))
+        frame.to_csv(folder / f"{run}_transfer.csv", index=False)
+        rows.append(run)
+    (tmp_path / "runs.yaml").write_text("later_attacks:\n" + "".join(f"  {r}: {{profile: gpu, seed: {i}}}\n" for i, r in enumerate(rows)))
+    di = [c for c in CLAIMS if c.section == "later_attacks" and "DI-FGSM" in c.claim]
+    assert len(di) == 1
+    row = claims_table(tmp_path, claims=di).iloc[0]
+    assert row.gpu_seeds == 3 and (round(row.gpu_lowest, 6), round(row.gpu_highest, 6)) == (10.0, 30.0)
+    assert row.gpu_verdict == "in direction"  # no paper value: ahead in every seed
