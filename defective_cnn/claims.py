@@ -23,7 +23,8 @@ from .runner import load_runs
 # %% auto #0
 __all__ = ['PROFILES', 'MIN_SEEDS', 'VERDICTS', 'NO_RUN', 'BEYOND', 'RULE', 'FIGURE5_P', 'CLAIMS', 'verdict', 'PaperCell', 'cell',
            'paper_value', 'Claim', 'profile_rows', 'differences', 'seed_values', 'smallest_step', 'paper_smallest_step',
-           'later_attack', 'autoattack_claim', 'claims_table', 'claims_text', 'claims_markdown', 'format_claims']
+           'later_attack', 'autoattack_claim', 'claims_table', 'claims_text', 'beyond_sentence', 'claims_markdown',
+           'format_claims']
 
 # %% ../nbs/24_claims.ipynb #70cc398d
 PROFILES = ("cpu", "gpu")  # the profiles the table has a column for, in that order
@@ -133,6 +134,7 @@ class Claim:
     n_column: str | None = "n_eval"  # images behind each rate; 'rows': the number of rows aggregated; None: not counted
     aggregate: str = "mean"  # 'mean' over `average` rows, or 'median' over all rows (Table 4: each network's median image)
     quantity: Callable | None = None  # instead of row − reference: rows -> per-seed (seed, value, n_lowest, n_highest)
+    subject: str = ""  # how a generated sentence names this row (beyond the paper: the attack, or the reference network)
 
     def paper_value(self):
         "The paper's number for this claim (None where it prints none)."
@@ -312,13 +314,14 @@ def later_attack(attack: str, source: str = "resnet18") -> Claim:
     "A row beyond the paper: the 0.1-Bottom target against the standard one under the later transfer `attack` (its PGD16 budget) from `source`."
     return Claim(BEYOND, f"0.1-Bottom ahead of standard against {attack} from {source}", "later_attacks", "transfer", "success_defense_rate",
                  dict(target_name="0.1-Bottom"), dict(target_name="Standard CNN"), cells=dict(attack_label=f"{attack}16", source_name=source),
-                 paper=None, sign=1)
+                 paper=None, sign=1, subject=attack)
 
 
 def autoattack_claim(reference: str = "Standard CNN") -> Claim:
     "A row beyond the paper: the 0.1-Bottom network's robust accuracy after all of AutoAttack (ε 8) against `reference`'s."
     return Claim(BEYOND, f"0.1-Bottom more robust than {reference} under AutoAttack (white-box, ε 8)", "later_attacks", "autoattack",
-                 "robust_accuracy", dict(network="0.1-Bottom"), dict(network=reference), cells=dict(stage="square"), paper=None, sign=1)
+                 "robust_accuracy", dict(network="0.1-Bottom"), dict(network=reference), cells=dict(stage="square"), paper=None, sign=1,
+                 subject=reference)
 
 
 _TRANSFER_SOURCES = {"resnet18": "ResNet-18", "vgg19": "VGG-19"}
@@ -402,7 +405,8 @@ def claims_table(out_dir=None, claims=None, profiles=PROFILES) -> pd.DataFrame:
     read, table = {}, []
     for claim in claims:
         paper = claim.paper_value()
-        row = dict(where=claim.where, claim=claim.claim, kind=claim.kind, paper=paper, sign=claim.sign)
+        row = dict(where=claim.where, claim=claim.claim, kind=claim.kind, paper=paper, sign=claim.sign, subject=claim.subject,
+                   section=claim.section, result=claim.result)
         for profile in profiles:
             key = (claim.section, claim.result, profile)
             if key not in read:
@@ -461,13 +465,63 @@ def claims_text(table: pd.DataFrame, profiles=None) -> pd.DataFrame:
     return out
 
 
+def _gap(row, profile: str) -> str:
+    "A row's mean and, over several seeds, its lowest and highest seed, in points."
+    text = f"{_number(row[f'{profile}_mean'], row['kind'])} points"
+    if row[f"{profile}_seeds"] > 1:
+        text += f"; seeds {_number(row[f'{profile}_lowest'], row['kind'])} to {_number(row[f'{profile}_highest'], row['kind'])}"
+    return text
+
+
+def _listed(parts) -> str:
+    parts = list(parts)
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+_VERDICT_WORDS = {"in direction": ("ahead in every seed", "above in every seed"),  # a verdict (sign +1) -> transfer words, AutoAttack words
+                  "not reproduced": ("behind in every seed", "below in every seed"),
+                  "open": ("neither ahead nor behind in every seed", "neither above nor below in every seed")}
+
+
+def beyond_sentence(table: pd.DataFrame, profile: str = "cpu") -> str:
+    """One sentence on the beyond-the-paper rows at `profile`: against which later transfer attacks the 0.1-Bottom network stays
+    ahead of the standard one in every seed, where it falls behind, where the seeds disagree (each by how much), and where it
+    stands under AutoAttack; '' when no such row has a run at `profile`."""
+    rows = table[(table["where"] == BEYOND) & (table[f"{profile}_seeds"] > 0)]
+    if rows.empty:
+        return ""
+    seeds = sorted(set(rows[f"{profile}_seeds"]))
+    few = seeds[0] < MIN_SEEDS
+    said = []
+    transfer = rows[rows.result == "transfer"]
+    for verdict_, (words, _) in _VERDICT_WORDS.items():
+        chosen = transfer[transfer[f"{profile}_verdict"] == verdict_]
+        if len(chosen) and not few:
+            said.append(f"{words} against {_listed(f'{r.subject} ({_gap(r, profile)})' for _, r in chosen.iterrows())}")
+    if few and len(transfer):
+        said.append(f"by {_listed(f'{_gap(r, profile)} against {r.subject}' for _, r in transfer.iterrows())}")
+    text = (f"Beyond the paper, at `{profile}` ({_listed(map(str, seeds))} seed{'s' if seeds != [1] else ''}"
+            f"{', too few to judge' if few else ''}; transfers from a standard ResNet-18 at PGD16's budget, success defense rate "
+            f"of the 0.1-Bottom network minus the standard one's): the 0.1-Bottom network "
+            f"{'differs from the standard one ' if few else 'is '}" + "; ".join(said) + ".")
+    autoattack = rows[rows.result == "autoattack"]
+    if len(autoattack):
+        text += (" Under AutoAttack (white-box, ε 8) its robust accuracy differs from " +
+                 _listed(f"the {r.subject} network's by {_gap(r, profile)}"
+                         + ("" if few else f", {_VERDICT_WORDS[r[f'{profile}_verdict']][1]}")
+                         for _, r in autoattack.iterrows()) + ".")
+    return text
+
+
 def claims_markdown(table: pd.DataFrame) -> str:
-    "The claims table in Markdown, with the rule its verdicts follow below it."
+    "The claims table in Markdown, with the rule its verdicts follow below it, then what the beyond-the-paper rows say per profile."
     text = claims_text(table)
     lines = ["| " + " | ".join(text.columns) + " |", "|" + "---|" * len(text.columns)]
     lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in text.itertuples(index=False)]
     units = "Differences are in points of the rate compared (success defense rate, or accuracy); ratios are marked ×."
-    return "\n".join(lines) + "\n\n" + units + " " + RULE + "\n"
+    profiles = [c[: -len("_verdict")] for c in table.columns if c.endswith("_verdict")]
+    beyond = [s for s in (beyond_sentence(table, p) for p in profiles) if s]
+    return "\n".join(lines) + "\n\n" + units + " " + RULE + "\n" + "".join("\n" + s + "\n" for s in beyond)
 
 
 def format_claims(out_dir=None) -> str:

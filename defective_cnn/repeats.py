@@ -10,6 +10,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+import seaborn as sns
 
 from . import runner
 from .records import atomic_write_bytes
@@ -64,6 +65,12 @@ COMPARISONS = {  # the paper's table or figure -> section, result CSV, the colum
     "Figure 5": dict(section="keep_prob", result="tradeoff", by=["keep_prob", "defect"], metric="success_defense_rate",
                      gap=dict(column="defect", reference="standard", within=[])),
     "Table 4": dict(section="decision", result="table4", by=["row_label"], metric="ratio_to_reference"),
+    # beyond the paper (issue 27): `bars` draws them as bars, `x` along the axis, `hue` as colour, a panel per `panel`
+    "Later attacks": dict(section="later_attacks", result="transfer", by=["source_name", "target_name", "attack_label"],
+                          metric="success_defense_rate", gap=dict(column="target_name", reference="Standard CNN", within=["source_name", "attack_label"]),
+                          bars=dict(x="attack_label", hue="target_name", panel="source_name")),
+    "AutoAttack": dict(section="later_attacks", result="autoattack", by=["network", "stage"], metric="robust_accuracy",
+                       gap=dict(column="network", reference="Standard CNN", within=["stage"]), bars=dict(x="stage", hue="network")),
 }
 
 
@@ -183,10 +190,35 @@ def row_labels(summary: pd.DataFrame) -> pd.Series:
     return labels + ("  [" + summary.runs + "]" if summary.group.nunique() > 1 else "")
 
 
+def _draw_bars(summary: pd.DataFrame, spec: dict, title: str):
+    "Bars of the mean over seeds, a black line from the lowest to the highest seed on each: `bars`' x along the axis, hue as colour."
+    metric, x, hue, panel = spec["metric"], spec["bars"]["x"], spec["bars"]["hue"], spec["bars"].get("panel")
+    xs, hues = list(dict.fromkeys(summary[x])), list(dict.fromkeys(summary[hue]))
+    panels = list(dict.fromkeys(summary[panel])) if panel else [None]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(1.3 * len(xs) + 3.5, 3.4 * len(panels)), squeeze=False, layout="constrained")
+    for i, (ax, name) in enumerate(zip(axes[:, 0], panels)):
+        part = summary if name is None else summary[summary[panel] == name]
+        sns.barplot(data=part, x=x, y=metric, hue=hue, order=xs, hue_order=hues, errorbar=None, palette="tab10", ax=ax, legend=i == 0)
+        for bars, level in zip(ax.containers, hues):  # one container per hue level, its bars in the order of xs
+            rows = part[part[hue] == level].set_index(x).reindex(xs)
+            ax.vlines([b.get_x() + b.get_width() / 2 for b in bars], rows[f"{metric}_lowest"], rows[f"{metric}_highest"], color="black", lw=1.2)
+        ax.set(title=f"{panel.removesuffix('_name').replace('_', ' ')}: {name}" if panel else "", xlabel="", ylabel=metric.replace("_", " "), ylim=(0, 1.02))
+    sns.move_legend(axes[0, 0], "upper left", bbox_to_anchor=(1.01, 1), title=hue.replace("_", " "), frameon=False)
+    seeds = f"{summary.n_seeds.min()}" + (f"–{summary.n_seeds.max()}" if summary.n_seeds.max() != summary.n_seeds.min() else "")
+    fig.suptitle(f"{title}\nbars: mean of {seeds} seeds; black lines: lowest to highest seed")
+    return fig
+
+
 def draw_seed_ranges(summary: pd.DataFrame, title: str = "", path=None):
-    "Ours (mean over seeds, lowest-highest range) beside the paper per row; a comparison that runs `along` a number: curves with bands."
+    """Ours (mean over seeds, lowest-highest range) beside the paper per row; a comparison that runs `along` a number: curves with bands;
+    one with `bars` (beyond the paper, no paper value): grouped bars with the seeds' range on each."""
     spec = COMPARISONS[summary.comparison.iloc[0]]
     metric, paper, along = spec["metric"], summary.get("value_paper"), spec.get("along")
+    if "bars" in spec:
+        fig = _draw_bars(summary, spec, title)
+        if path is not None:
+            fig.savefig(path, dpi=130, bbox_inches="tight")
+        return fig
     if along is None:
         labels = list(row_labels(summary))
         fig, ax = plt.subplots(figsize=(8, 0.32 * len(summary) + 1.6))

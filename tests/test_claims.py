@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 
 from defective_cnn import runner
-from defective_cnn.claims import CLAIMS, NO_RUN, Claim, claims_markdown, claims_table, differences, format_claims, verdict
+from defective_cnn.claims import CLAIMS, NO_RUN, Claim, beyond_sentence, claims_markdown, claims_table, differences, format_claims, verdict
 
 REPO = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"<!-- claims:begin -->\n(.*?)<!-- claims:end -->", re.S)
+BEYOND_BLOCK = re.compile(r"<!-- beyond:begin -->\n(.*?)<!-- beyond:end -->", re.S)
 
 
 def test_readme_claims_block_is_generated_from_the_csvs():
@@ -20,6 +21,15 @@ def test_readme_claims_block_is_generated_from_the_csvs():
     assert blocks[0].strip() == expected.strip(), (
         "README.md's claims table differs from the CSVs; regenerate it with "
         "`python -c \"from defective_cnn.claims import *; print(claims_markdown(claims_table()))\"`")
+
+
+def test_results_page_says_what_the_readme_says_of_the_later_attacks():
+    blocks = BEYOND_BLOCK.findall((REPO / "docs" / "results.md").read_text(encoding="utf-8"))
+    assert len(blocks) == 1, "docs/results.md needs exactly one <!-- beyond:begin --> ... <!-- beyond:end --> block"
+    sentence = beyond_sentence(claims_table(REPO / "papermill_runs"), "cpu")
+    assert sentence and blocks[0].strip() == sentence, (
+        "docs/results.md's sentence on the later attacks differs from the CSVs' (or they have no cpu run); regenerate it with "
+        "`python -c \"from defective_cnn.claims import *; print(beyond_sentence(claims_table(), 'cpu'))\"`")
 
 
 def seeds(gaps, metric="rate", reference=0.5):
@@ -112,3 +122,6 @@ def test_later_attack_rows_read_the_sections_csvs(tmp_path):
     row = claims_table(tmp_path, claims=di).iloc[0]
     assert row.gpu_seeds == 3 and (round(row.gpu_lowest, 6), round(row.gpu_highest, 6)) == (10.0, 30.0)
     assert row.gpu_verdict == "in direction"  # no paper value: ahead in every seed
+    markdown = claims_markdown(claims_table(tmp_path, claims=di))
+    assert "Beyond the paper, at `gpu` (3 seeds;" in markdown and "at `cpu`" not in markdown  # a sentence for the profile that has runs
+    assert "the 0.1-Bottom network is ahead in every seed against DI-FGSM (+20.0 points; seeds +10.0 to +30.0)." in markdown
