@@ -18,13 +18,14 @@ from .paper import keep_prob_tradeoff, paper_table
 from .repeats import finished_runs, repetition_group
 from . import runner
 from .runner import load_runs
+from .settings import SETTINGS
 
 
 # %% auto #0
-__all__ = ['PROFILES', 'MIN_SEEDS', 'VERDICTS', 'NO_RUN', 'BEYOND', 'RULE', 'FIGURE5_P', 'CLAIMS', 'verdict', 'PaperCell', 'cell',
-           'paper_value', 'Claim', 'profile_rows', 'differences', 'seed_values', 'smallest_step', 'paper_smallest_step',
-           'later_attack', 'autoattack_claim', 'claims_table', 'claims_text', 'beyond_sentence', 'claims_markdown',
-           'format_claims']
+__all__ = ['PROFILES', 'MIN_SEEDS', 'VERDICTS', 'NO_RUN', 'BEYOND', 'RULE', 'FIGURE5_P', 'LATER_ENSEMBLE', 'CLAIMS', 'verdict',
+           'PaperCell', 'cell', 'paper_value', 'Claim', 'profile_rows', 'differences', 'seed_values', 'smallest_step',
+           'paper_smallest_step', 'later_attack', 'autoattack_claim', 'claims_table', 'claims_text', 'beyond_sentence',
+           'claims_markdown', 'format_claims']
 
 # %% ../nbs/24_claims.ipynb #70cc398d
 PROFILES = ("cpu", "gpu")  # the profiles the table has a column for, in that order
@@ -324,6 +325,9 @@ def autoattack_claim(reference: str = "Standard CNN") -> Claim:
                  subject=reference)
 
 
+LATER_ENSEMBLE = f"ensemble ({' + '.join(SETTINGS['later_attacks']['cpu']['ensemble_archs'])})"  # its source_name at cpu and gpu
+
+
 _TRANSFER_SOURCES = {"resnet18": "ResNet-18", "vgg19": "VGG-19"}
 _ENSEMBLES = {"resnet18": "ResNet-18", "vgg19": "VGG-19", "senet18": "SENet-18"}  # the architecture each ensemble leaves out
 
@@ -375,7 +379,7 @@ CLAIMS = [  # one entry per row of the table: the paper's numbers come from `pap
     Claim("Figure 5", "p = 0.1 costs clean accuracy (test accuracy against standard)", "keep_prob", "tradeoff", "test_acc",
           dict(keep_prob=0.1), dict(keep_prob=1.0), seed_column="target_seed", n_column=None,
           paper=_pair(13, dict(row_label="0.1-Bottom"), dict(row_label="ResNet-18"), column_label="Acc")),
-    *[later_attack(attack) for attack in ("DI-FGSM", "TI-FGSM", "SI-NI-FGSM", "VMI-FGSM", "VNI-FGSM")],
+    *[later_attack(attack, source) for source in ("resnet18", LATER_ENSEMBLE) for attack in ("DI-FGSM", "TI-FGSM", "SI-NI-FGSM", "VMI-FGSM", "VNI-FGSM")],
     autoattack_claim("Standard CNN"), autoattack_claim("Adversarial Training"),
 ]
 
@@ -406,7 +410,7 @@ def claims_table(out_dir=None, claims=None, profiles=PROFILES) -> pd.DataFrame:
     for claim in claims:
         paper = claim.paper_value()
         row = dict(where=claim.where, claim=claim.claim, kind=claim.kind, paper=paper, sign=claim.sign, subject=claim.subject,
-                   section=claim.section, result=claim.result)
+                   section=claim.section, result=claim.result, source_name=claim.cells.get("source_name", ""))
         for profile in profiles:
             key = (claim.section, claim.result, profile)
             if key not in read:
@@ -469,7 +473,7 @@ def _gap(row, profile: str) -> str:
     "A row's mean and, over several seeds, its lowest and highest seed, in points."
     text = f"{_number(row[f'{profile}_mean'], row['kind'])} points"
     if row[f"{profile}_seeds"] > 1:
-        text += f"; seeds {_number(row[f'{profile}_lowest'], row['kind'])} to {_number(row[f'{profile}_highest'], row['kind'])}"
+        text += f", seeds {_number(row[f'{profile}_lowest'], row['kind'])} to {_number(row[f'{profile}_highest'], row['kind'])}"
     return text
 
 
@@ -484,26 +488,27 @@ _VERDICT_WORDS = {"in direction": ("ahead in every seed", "above in every seed")
 
 
 def beyond_sentence(table: pd.DataFrame, profile: str = "cpu") -> str:
-    """One sentence on the beyond-the-paper rows at `profile`: against which later transfer attacks the 0.1-Bottom network stays
-    ahead of the standard one in every seed, where it falls behind, where the seeds disagree (each by how much), and where it
-    stands under AutoAttack; '' when no such row has a run at `profile`."""
+    """One sentence on the beyond-the-paper rows at `profile`: from each source, against which later transfer attacks the
+    0.1-Bottom network stays ahead of the standard one in every seed, where it falls behind, where the seeds disagree (each by
+    how much), and where it stands under AutoAttack; '' when no such row has a run at `profile`."""
     rows = table[(table["where"] == BEYOND) & (table[f"{profile}_seeds"] > 0)]
     if rows.empty:
         return ""
     seeds = sorted(set(rows[f"{profile}_seeds"]))
     few = seeds[0] < MIN_SEEDS
+    gaps = lambda part, text: _listed(text.format(attack=r.subject, gap=_gap(r, profile)) for _, r in part.iterrows())
     said = []
-    transfer = rows[rows.result == "transfer"]
-    for verdict_, (words, _) in _VERDICT_WORDS.items():
-        chosen = transfer[transfer[f"{profile}_verdict"] == verdict_]
-        if len(chosen) and not few:
-            said.append(f"{words} against {_listed(f'{r.subject} ({_gap(r, profile)})' for _, r in chosen.iterrows())}")
-    if few and len(transfer):
-        said.append(f"by {_listed(f'{_gap(r, profile)} against {r.subject}' for _, r in transfer.iterrows())}")
+    for source, part in rows[rows.result == "transfer"].groupby("source_name", sort=False):
+        where = f"from {'an' if source.startswith('ensemble') else 'a standard'} {source} source {'it' if said else 'the 0.1-Bottom network'}"
+        if few:
+            said.append(f"{where} differs from the standard one by {gaps(part, '{gap} against {attack}')}")
+            continue
+        by_verdict = [f"{words} against {gaps(part[part[f'{profile}_verdict'] == v], '{attack} ({gap})')}"
+                      for v, (words, _) in _VERDICT_WORDS.items() if (part[f"{profile}_verdict"] == v).any()]
+        said.append(f"{where} is " + "; ".join(by_verdict))
     text = (f"Beyond the paper, at `{profile}` ({_listed(map(str, seeds))} seed{'s' if seeds != [1] else ''}"
-            f"{', too few to judge' if few else ''}; transfers from a standard ResNet-18 at PGD16's budget, success defense rate "
-            f"of the 0.1-Bottom network minus the standard one's): the 0.1-Bottom network "
-            f"{'differs from the standard one ' if few else 'is '}" + "; ".join(said) + ".")
+            f"{', too few to judge' if few else ''}; later transfer attacks at PGD16's budget, the success defense rate of the "
+            f"0.1-Bottom network minus the standard one's): " + "; ".join(said) + ".")
     autoattack = rows[rows.result == "autoattack"]
     if len(autoattack):
         text += (" Under AutoAttack (white-box, ε 8) its robust accuracy differs from " +

@@ -117,11 +117,11 @@ def test_later_attack_rows_read_the_sections_csvs(tmp_path):
         frame.to_csv(folder / f"{run}_transfer.csv", index=False)
         rows.append(run)
     (tmp_path / "runs.yaml").write_text("later_attacks:\n" + "".join(f"  {r}: {{profile: gpu, seed: {i}}}\n" for i, r in enumerate(rows)))
-    di = [c for c in CLAIMS if c.section == "later_attacks" and "DI-FGSM" in c.claim]
+    di = [c for c in CLAIMS if c.section == "later_attacks" and "DI-FGSM" in c.claim and c.cells["source_name"] == "resnet18"]
     assert len(di) == 1
     row = claims_table(tmp_path, claims=di).iloc[0]
     assert row.gpu_seeds == 3 and (round(row.gpu_lowest, 6), round(row.gpu_highest, 6)) == (10.0, 30.0)
     assert row.gpu_verdict == "in direction"  # no paper value: ahead in every seed
     markdown = claims_markdown(claims_table(tmp_path, claims=di))
     assert "Beyond the paper, at `gpu` (3 seeds;" in markdown and "at `cpu`" not in markdown  # a sentence for the profile that has runs
-    assert "the 0.1-Bottom network is ahead in every seed against DI-FGSM (+20.0 points; seeds +10.0 to +30.0)." in markdown
+    assert "from a standard resnet18 source the 0.1-Bottom network is ahead in every seed against DI-FGSM (+20.0 points, seeds +10.0 to +30.0)." in markdown
