@@ -25,7 +25,7 @@ from .settings import SETTINGS
 __all__ = ['PROFILES', 'MIN_SEEDS', 'VERDICTS', 'NO_RUN', 'BEYOND', 'RULE', 'FIGURE5_P', 'LATER_ENSEMBLE', 'CLAIMS', 'verdict',
            'PaperCell', 'cell', 'paper_value', 'Claim', 'profile_rows', 'differences', 'seed_values', 'smallest_step',
            'paper_smallest_step', 'later_attack', 'autoattack_claim', 'claims_table', 'claims_text', 'beyond_sentence',
-           'claims_markdown', 'format_claims']
+           'claims_markdown', 'format_claims', 'autoattack_sentence']
 
 # %% ../nbs/24_claims.ipynb #70cc398d
 PROFILES = ("cpu", "gpu")  # the profiles the table has a column for, in that order
@@ -540,3 +540,25 @@ def format_claims(out_dir=None) -> str:
                   for p in profiles]
     return "\n".join(lines + ["", textwrap.fill(RULE.replace("**", ""), 100)])
 
+
+# %% ../nbs/24_claims.ipynb #89f9f135
+def autoattack_sentence(out_dir=None, profile: str = "cpu") -> str:
+    """What FAB-T and Square fooled after APGD-CE and APGD-T, over every network and seed of the `later_attacks` runs at `profile`
+    in `out_dir` (default: the checkout's papermill_runs/), and the flags AutoAttack's checks raised; '' when there is no run."""
+    out_dir = Path(out_dir) if out_dir is not None else runner.locate().out_dir
+    rows = profile_rows(out_dir, "later_attacks", "autoattack", profile)
+    if rows.empty:
+        return ""
+    robust = rows.pivot_table(index=["run", "network"], columns="stage", values="n_robust")
+    missing = sorted({"apgd-t", "square"} - set(robust.columns))
+    if missing:
+        raise ValueError(f"the autoattack rows have no stage(s) {missing}; stages: {sorted(robust.columns)}")
+    found_late = int((robust["apgd-t"] - robust["square"]).sum())
+    each = rows.groupby(["run", "network"]).agg(n_images=("n_images", "first"), n_flags=("n_flags", "first"))
+    images = f"{each.n_images.min()}" + (f"–{each.n_images.max()}" if each.n_images.max() != each.n_images.min() else "")
+    flags = int(each.n_flags.sum())
+    count = lambda n, what: f"{n} {what}{'s' if n != 1 else ''}"
+    return (f"AutoAttack at `{profile}` ({count(rows.run.nunique(), 'seed')} × {count(rows.network.nunique(), 'network')}, {images} images each): "
+            f"FAB-T and Square, run after APGD-CE and APGD-T, fooled {found_late} more image{'s' if found_late != 1 else ''} in all, "
+            f"and its checks raised {flags} flag{'s' if flags != 1 else ''}"
+            + (": no sign of gradient masking." if found_late == 0 and flags == 0 else " (`flags` in the runs' autoattack CSVs)."))

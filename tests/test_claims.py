@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from defective_cnn import runner
-from defective_cnn.claims import CLAIMS, NO_RUN, Claim, beyond_sentence, claims_markdown, claims_table, differences, format_claims, verdict
+from defective_cnn.claims import CLAIMS, NO_RUN, Claim, autoattack_sentence, beyond_sentence, claims_markdown, claims_table, differences, format_claims, verdict
 
 REPO = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"<!-- claims:begin -->\n(.*?)<!-- claims:end -->", re.S)
@@ -27,9 +27,10 @@ def test_results_page_says_what_the_readme_says_of_the_later_attacks():
     blocks = BEYOND_BLOCK.findall((REPO / "docs" / "results.md").read_text(encoding="utf-8"))
     assert len(blocks) == 1, "docs/results.md needs exactly one <!-- beyond:begin --> ... <!-- beyond:end --> block"
     sentence = beyond_sentence(claims_table(REPO / "papermill_runs"), "cpu")
-    assert sentence and blocks[0].strip() == sentence, (
+    autoattack = autoattack_sentence(REPO / "papermill_runs", "cpu")
+    assert sentence and autoattack and blocks[0].strip() == sentence + "\n\n" + autoattack, (
         "docs/results.md's sentence on the later attacks differs from the CSVs' (or they have no cpu run); regenerate it with "
-        "`python -c \"from defective_cnn.claims import *; print(beyond_sentence(claims_table(), 'cpu'))\"`")
+        "`python -c \"from defective_cnn.claims import *; print(beyond_sentence(claims_table(), 'cpu')); print(); print(autoattack_sentence())\"`")
 
 
 def seeds(gaps, metric="rate", reference=0.5):
