@@ -322,7 +322,7 @@ def autoattack_claim(reference: str = "Standard CNN") -> Claim:
     "A row beyond the paper: the 0.1-Bottom network's robust accuracy after all of AutoAttack (ε 8) against `reference`'s."
     return Claim(BEYOND, f"0.1-Bottom more robust than {reference} under AutoAttack (white-box, ε 8)", "later_attacks", "autoattack",
                  "robust_accuracy", dict(network="0.1-Bottom"), dict(network=reference), cells=dict(stage="square"), paper=None, sign=1,
-                 subject=reference)
+                 n_column="n_images", subject=reference)
 
 
 LATER_ENSEMBLE = f"ensemble ({' + '.join(SETTINGS['later_attacks']['cpu']['ensemble_archs'])})"  # its source_name at cpu and gpu
