@@ -197,7 +197,8 @@ def differences(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
     if (is_row & is_reference).any():
         raise ValueError(f"{claim.claim}: rows match both {claim.row} and {claim.reference}")
     keys = ["group", claim.seed_column] + ([claim.pool] if claim.pool else [])
-    missing = sorted({claim.metric, *keys, *claim.average} - set(rows.columns))
+    counted = [claim.n_column] if claim.n_column not in (None, "rows") else []
+    missing = sorted({claim.metric, *keys, *claim.average, *counted} - set(rows.columns))
     if missing:
         raise ValueError(f"{claim.claim}: the rows have no column(s) {missing}")
     sides = []
