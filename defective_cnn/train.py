@@ -158,16 +158,21 @@ def learning_rate(profile: TrainProfile, epoch: int, batch: int, n_batches: int)
     return scheduled * (step + 1) / warmup_steps if step < warmup_steps else scheduled
 
 
-def _batches(data_split, indices, batch_size):
-    "Yield (images in [0, 1], labels) for `indices`, in order, `batch_size` at a time."
+def _float_dtype(model: nn.Module) -> torch.dtype:
+    "The floating dtype of `model`'s parameters: images are cast to it (float32, unless a caller built the model in float64)."
+    return next(model.parameters()).dtype
+
+
+def _batches(data_split, indices, batch_size, dtype=torch.float32):
+    "Yield (images in [0, 1] as `dtype`, labels) for `indices`, in order, `batch_size` at a time."
     in_memory = hasattr(data_split, "images")
     for start in range(0, len(indices), batch_size):
         idx = indices[start:start + batch_size]
         if in_memory:
-            yield data_split.images[idx].float().div_(255), data_split.labels[idx]
+            yield data_split.images[idx].to(dtype).div_(255), data_split.labels[idx]
         else:
             items = [data_split[int(i)] for i in idx]
-            yield torch.stack([x for x, _ in items]), torch.stack([y for _, y in items])
+            yield torch.stack([x for x, _ in items]).to(dtype), torch.stack([y for _, y in items])
 
 
 @contextlib.contextmanager
@@ -305,7 +310,7 @@ def _accuracy_on(model, images: torch.Tensor, labels: torch.Tensor, batch_size: 
     "Top-1 accuracy on uint8 `images` already on the model's device; one host sync at the end."
     correct = torch.zeros((), dtype=torch.int64, device=images.device)
     for start in range(0, len(labels), batch_size):
-        logits = model(images[start:start + batch_size].to(torch.float32, memory_format=memory_format).div_(255))
+        logits = model(images[start:start + batch_size].to(_float_dtype(model), memory_format=memory_format).div_(255))
         correct += (logits.argmax(1) == labels[start:start + batch_size]).sum()
     return correct.item() / len(labels)
 
@@ -320,7 +325,7 @@ def evaluate_accuracy(model: nn.Module, dataset, batch_size: int = 500, device=N
         if _resident(dataset):
             return _accuracy_on(model, dataset.images.to(device), dataset.labels.to(device), batch_size)
         correct = 0
-        for images, labels in _batches(dataset, torch.arange(len(dataset)), batch_size):
+        for images, labels in _batches(dataset, torch.arange(len(dataset)), batch_size, _float_dtype(model)):
             correct += (model(images.to(device)).argmax(1).cpu() == labels).sum().item()
         return correct / len(dataset)
     finally:
@@ -357,6 +362,7 @@ def train(
     memory_format = torch.channels_last if profile.channels_last else torch.contiguous_format
     model.to(device=device, memory_format=memory_format)
     step = TrainStep(model, profile, device)
+    dtype = _float_dtype(model)  # float32; float64 where a caller built the model so (tests/test_zoo_keys.py)
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     metrics, start_epoch = [], 0
@@ -388,11 +394,11 @@ def train(
             order = order.to(device, non_blocking=True)
             epoch_images = data.augment.apply(train_images[order], choices).contiguous(memory_format=memory_format)
             epoch_labels = train_labels[order]
-            batches = ((epoch_images[s:s + profile.batch_size].to(torch.float32, memory_format=memory_format).div_(255),
+            batches = ((epoch_images[s:s + profile.batch_size].to(dtype, memory_format=memory_format).div_(255),
                         epoch_labels[s:s + profile.batch_size]) for s in range(0, n, profile.batch_size))
         else:
-            batches = ((data.augment(images, generator).to(device, memory_format=memory_format), labels.to(device))
-                       for images, labels in _batches(data.train, order, profile.batch_size))
+            batches = ((data.augment(images, generator).to(device, dtype, memory_format=memory_format), labels.to(device))
+                       for images, labels in _batches(data.train, order, profile.batch_size, dtype))
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         correct = torch.zeros((), dtype=torch.int64, device=device)
         bar = tqdm(total=n, desc=f"epoch {epoch + 1}/{profile.epochs}", disable=not show, leave=False, unit="img")

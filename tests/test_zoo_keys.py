@@ -6,6 +6,13 @@ training profile that the edit is about). This test trains a smoke network of ea
 regularised, adversarial) and compares its logits on eight fixed test images with those recorded in
 `zoo_fingerprints.json` for the same key: other logits under the same key fail it.
 
+The fingerprint networks are built and trained in float64. In float32 the same code gives logits 1e-3 to 1e-2 apart on
+two processors (an AVX2-only AMD EPYC against an AVX-512 Xeon) or at two thread counts: the kernels sum in another
+order, and a few SGD steps amplify that rounding. In float64 the rounding is about 1e-16 relative, so the same
+training lands within about 1e-12 on any processor and thread count, while a changed training step (another learning
+rate, say) still moves the logits by 1e-3 or more. The training code runs unchanged: it casts images to the dtype of the
+model's parameters, which is float32 everywhere else.
+
 After a deliberate change of keys, record the new fingerprints: `python tests/test_zoo_keys.py --update`."""
 import json
 import sys
@@ -24,19 +31,21 @@ KINDS = {  # one smoke network of each kind of training
     "regularised": dict(arch="resnet18", baseline="dropblock"),
     "adversarial": dict(arch="resnet18", baseline="adversarial_training"),
 }
-# A few steps only: longer training turns float noise (another thread count) into other weights (logits 5 apart after the
-# smoke profile's 128 steps, 1 against 2 threads), while a few steps keep it near 1e-6 and any changed step far above this.
+# A few steps only: the logits must stay a fingerprint of the code, not of how far training went.
 SHORT = dict(epochs=1, n_train=128, n_test=64, warmup_epochs=0.0)
-TOLERANCE = 1e-3  # on the logits, trained at one thread: other thread counts sum in another order (0.006 apart at two)
+DIGITS = 12  # the logits are recorded to this many decimals
+# float64 on another processor or thread count moves the logits by about 1e-12 (measured: see the closing comment); a
+# changed training step moves them by 1e-3 or more (test_a_changed_training_step_is_caught).
+TOLERANCE = 1e-8
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    "Train and evaluate at one torch thread, as the recorded fingerprints were."
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def float64():
+    "Build and train the fingerprint networks in float64, whatever the thread count (any: the test sets none)."
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
     yield
-    torch.set_num_threads(before)
+    torch.set_default_dtype(before)
 
 
 def kind_config(kind: str, **overrides):
@@ -50,8 +59,10 @@ def fingerprint(kind: str, zoo_dir, **overrides) -> dict:
     trained = get_model(config, zoo_dir=zoo_dir, device="cpu")
     images, _ = evaluation_images("fashion-mnist", "smoke", 8, seed=0)
     with torch.no_grad():
-        logits = trained.model.eval()(images.float())
-    return dict(name=config.name, key=config.key, logits=[[round(v, 5) for v in row] for row in logits.tolist()])
+        model = trained.model.eval()
+        assert next(model.parameters()).dtype == torch.float64, "the fingerprint network must be float64"
+        logits = model(images.double())
+    return dict(name=config.name, key=config.key, logits=[[round(v, DIGITS) for v in row] for row in logits.tolist()])
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -77,9 +88,9 @@ def test_a_changed_training_step_is_caught(tmp_path):
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--update"]:
-    torch.set_num_threads(1)
     import tempfile
 
+    torch.set_default_dtype(torch.float64)
     with tempfile.TemporaryDirectory() as zoo:
         FINGERPRINTS.write_text(json.dumps({kind: fingerprint(kind, zoo) for kind in KINDS}, indent=1) + "\n")
     print(f"wrote {FINGERPRINTS}")
