@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chromium import needs_chromium, start_chromium, wait_for
+from chromium import needs_chromium, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY_NOTEBOOK = "00_defective.ipynb"
@@ -73,13 +73,6 @@ def lab(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    driver = start_chromium(60)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture(scope="module")

@@ -19,12 +19,7 @@ def masks_of(model):
     return {name: mask.mask.clone() for name, mask in defective_masks(model)}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 @pytest.mark.parametrize("builder, arch, size, n_masks", NETWORKS)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from chromium import needs_chromium, start_chromium, wait_for
+from chromium import needs_chromium, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY_PAGE = "nbs/00_defective.html"
@@ -69,13 +69,6 @@ def server(site):
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    driver = start_chromium(30)
-    yield driver
-    driver.quit()
 
 
 def status(url: str) -> int:

@@ -22,13 +22,7 @@ from defective_cnn.defective import DefectiveMask, defective_masks
 from defective_cnn.models import ARCHITECTURE_VARIANTS, ARCHITECTURES, build_model, derive_mask_seed
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    "Small models run fastest on one thread, and far faster than on two when the machine is busy."
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def cifar_torchvision(name):

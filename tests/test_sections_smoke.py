@@ -65,11 +65,6 @@ def run_half(sections, tmp_path_factory, smoke_zoo):
     return out, {(r.section, r.run): r for r in results}, messages
 
 
-@pytest.fixture(scope="module")
-def smoke_runs(tmp_path_factory, smoke_zoo):
-    return run_half(HALF, tmp_path_factory, smoke_zoo)
-
-
 def test_the_halves_hold_every_section_once():
     assert sorted(HALVES[0] + HALVES[1]) == sorted(SECTIONS) and HALVES[1][-1] == "seeds"
 

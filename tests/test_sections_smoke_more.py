@@ -1,14 +1,9 @@
 """The other half of the section notebooks at the smoke profile (see test_sections_smoke.py), run beside the first half."""
 import pytest
 
-from test_sections_smoke import HALVES, check_smoke_run, run_half
+from test_sections_smoke import HALVES, check_smoke_run
 
 HALF = HALVES[1]
-
-
-@pytest.fixture(scope="module")
-def smoke_runs(tmp_path_factory, smoke_zoo):
-    return run_half(HALF, tmp_path_factory, smoke_zoo)
 
 
 @pytest.mark.parametrize("section", HALF)
