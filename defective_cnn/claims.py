@@ -722,10 +722,14 @@ def later_attacks_sentence(out_dir=None, profile: str = "cpu", attacks=LATER_ATT
         return ""
     seeds, said, fooled, behind = rows.seed.nunique(), [], [], []
     for source, part in rows.groupby("source_name", sort=False):
+        present = set(part.attack_label)
+        if reference not in present or not any(f"{a}16" in present for a in attacks) or standard not in set(part.target_name):
+            continue  # a run without PGD16, a later attack or the standard target says nothing here
+        attacks_here = [a for a in attacks if f"{a}16" in present]
         base = _per_seed(part, standard, reference, "adversarial_accuracy")
         n = _per_seed(part, standard, reference, "n_images")
         strength = {}
-        for attack in attacks:
+        for attack in attacks_here:
             acc = _per_seed(part, standard, f"{attack}16", "adversarial_accuracy").loc[base.index]
             values = list(100 * (acc - base))
             errors = list(100 * ((acc * (1 - acc) + base * (1 - base)) / n) ** 0.5)
@@ -739,17 +743,21 @@ def later_attacks_sentence(out_dir=None, profile: str = "cpu", attacks=LATER_ATT
         said.append(f"{_source_words(source)} (PGD16: {_number(100 * base.mean(), 'difference').lstrip('+')} %, seeds "
                     + ", ".join(f"{100 * v:.1f}" for v in base) + f") {_listed(t for _, t in strength.values())} points: "
                     + (verdict_words if seeds > 1 else "one seed, too few to judge"))
-        later = part[part.attack_label.isin([f"{a}16" for a in attacks]) & (part.target_name == standard)]
+        later = part[part.attack_label.isin([f"{a}16" for a in attacks_here]) & (part.target_name == standard)]
         pgd = _per_seed(part, standard, reference, "n_fooled_source")
         fooled.append(f"{later.n_fooled_source.min()}–{later.n_fooled_source.max()} of {int(n.min())} images {_source_words(source)}"
                       f" against PGD16's {pgd.min()}–{pgd.max()}")
-        for attack in attacks:
+        for attack in attacks_here if {defective, trained} <= set(part.target_name) else []:
             gap = 100 * (_per_seed(part, defective, f"{attack}16", "success_defense_rate")
                          - _per_seed(part, trained, f"{attack}16", "success_defense_rate"))
             behind += list(gap)
+    if not said:
+        return ""
     text = (f"Later attacks against PGD16 at `{profile}` ({seeds} seed{'s' if seeds != 1 else ''}; the standard target's adversarial "
             f"accuracy under each later attack minus under PGD16 from the same source, mean [{CONFIDENCE * 100:.0f} % interval]): "
             + "; ".join(said) + f". They fooled the source on " + _listed(fooled) + ".")
+    if not behind:
+        return text
     worst, best = min(behind), max(behind)
     where = f"against every later transfer attack from {'both sources' if len(said) == 2 else 'every source'}, in every seed"
     if best < 0:
