@@ -165,6 +165,28 @@ def process_notebook(path: Path, library: str | None = None) -> dict:
     return dict(nbformat=4, nbformat_minor=5, metadata=metadata, cells=cells)
 
 
+FRONT = "<!-- front -->"  # where docs/index.md takes the README's claims table and its figure
+_CLAIMS_BLOCK = re.compile(r"<!-- claims:begin -->\n(.*?)<!-- claims:end -->\n+(!\[[^\]]*\]\([^)]*\))?", re.S)
+
+
+def front_page(repo: Path = REPO) -> str:
+    """What the README opens on, for the site's first page: its claims table (the generated block, with the rule and sentences
+    under it) and the figure after it, under the README's heading for them; '' without a README or a claims block."""
+    readme = repo / "README.md"
+    found = _CLAIMS_BLOCK.search(readme.read_text(encoding="utf-8")) if readme.exists() else None
+    if not found:
+        return ""
+    figure = f"\n\n{found.group(2)}" if found.group(2) else ""
+    return "## What the paper claims, and what our runs say\n\n" + found.group(1).strip() + figure + "\n"
+
+
+def index_text(repo: Path = REPO, library: str = "defective_cnn") -> str:
+    "docs/index.md with the README's claims table and figure in place of its `<!-- front -->` mark (at the end without one)."
+    index = (DOCS / "index.md").read_text(encoding="utf-8") if (DOCS / "index.md").exists() else f"# {library}\n"
+    front = front_page(repo)
+    return index.replace(FRONT, front) if FRONT in index else index + "\n" + front
+
+
 def _markdown_cell(text: str, cell_id: str) -> dict:
     return dict(cell_type="markdown", id=cell_id, metadata={}, source=text)
 
@@ -233,7 +255,7 @@ def stage(stage_dir: Path, repo: Path = REPO, library: str = "defective_cnn") ->
     if readme.exists():
         shutil.copy2(readme, stage_dir / "README.md")
 
-    index = (DOCS / "index.md").read_text(encoding="utf-8") if (DOCS / "index.md").exists() else f"# {library}\n"
+    index = index_text(repo, library)
     toc = lambda caption, entries: f"\n```{{toctree}}\n:caption: {caption}\n:maxdepth: 1\n\n" + "\n".join(entries) + "\n```\n"
     index += toc("Guides", (["README <README>"] if readme.exists() else []) + md_pages)
     index += toc("Sections (committed runs)", section_pages.values())

@@ -5,7 +5,8 @@
 # to, renders the show_doc Markdown, and Sphinx gives a searchable site with a navigation tree. Measured on the same
 # staged notebooks (22 library notebooks, 13 sections with 39 committed runs), one thread: Sphinx 11.5 s of CPU and a
 # 23 MB site; mkdocs-jupyter (mkdocs-material) 27.7 s of CPU and 71 MB (figures inlined as base64).
-# The theme is Sphinx's default, alabaster, whose pages load no fonts or scripts from a CDN: the site works offline.
+# The theme is sphinx-book-theme (Jupyter Book's, made for notebook sites); it bundles its fonts and scripts, so the pages load
+# nothing from a CDN and the site works offline (tests/test_docs.py checks every page it opens).
 project = "defective_cnn"
 author = "defective_cnn developers"
 copyright = "2026 onwards, defective_cnn developers"
@@ -36,11 +37,11 @@ else:
     mathjax2_config = {"HTML-CSS": {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None},
                        "tex2jax": {"processClass": "tex2jax_process|math|output_area"}}
 
-html_theme = "alabaster"
+html_theme = "sphinx_book_theme"  # made for notebook sites (Jupyter Book's); its CSS, JS and icon fonts ship in the package
 html_title = "defective_cnn"
-html_theme_options = {"font_family": "sans-serif", "head_font_family": "sans-serif", "code_font_family": "monospace",
-                      "page_width": "1200px", "sidebar_width": "260px", "show_powered_by": False}
-html_sidebars = {"**": ["about.html", "navigation.html", "searchbox.html"]}
+html_theme_options = {"home_page_in_toc": True, "show_navbar_depth": 1, "use_download_button": False, "use_fullscreen_button": False,
+                      "use_repository_button": False, "use_issues_button": False, "use_edit_page_button": False,
+                      "use_source_button": False, "navigation_with_keys": False, "extra_footer": ""}
 html_show_sourcelink = False
 html_copy_source = False
 html_show_sphinx = False

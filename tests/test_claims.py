@@ -1,13 +1,16 @@
-"The README's claims table is the one `claims` makes from the committed CSVs; the verdict rule on hand-made rows; a gpu run fills its column."
+"""The README's claims table is the one `claims` makes from the committed CSVs, some of its rows recomputed here from the raw CSVs;
+the verdict rule on hand-made rows, each path; the numbers and verdicts the results page quotes; a gpu run fills its column."""
 import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from defective_cnn import runner
-from defective_cnn.claims import CLAIMS, NO_RUN, Claim, autoattack_sentence, beyond_sentence, claims_markdown, claims_table, differences, format_claims, verdict
+from defective_cnn.claims import (BAND, CLAIMS, NO_RUN, VERDICTS, Claim, autoattack_sentence, beyond_sentence, claims_markdown, claims_table,
+                                  differences, format_claims, later_attacks_sentence, later_attacks_table, seed_interval, smallest_step, verdict)
 
 REPO = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"<!-- claims:begin -->\n(.*?)<!-- claims:end -->", re.S)
@@ -28,9 +31,11 @@ def test_results_page_says_what_the_readme_says_of_the_later_attacks():
     assert len(blocks) == 1, "docs/results.md needs exactly one <!-- beyond:begin --> ... <!-- beyond:end --> block"
     sentence = beyond_sentence(claims_table(REPO / "papermill_runs"), "cpu")
     autoattack = autoattack_sentence(REPO / "papermill_runs", "cpu")
-    assert sentence and autoattack and blocks[0].strip() == sentence + "\n\n" + autoattack, (
+    later, table = later_attacks_sentence(REPO / "papermill_runs", "cpu"), later_attacks_table(REPO / "papermill_runs", "cpu")
+    assert sentence and autoattack and later and blocks[0].strip() == "\n\n".join([sentence, autoattack, later, table]), (
         "docs/results.md's sentence on the later attacks differs from the CSVs' (or they have no cpu run); regenerate it with "
-        "`python -c \"from defective_cnn.claims import *; print(beyond_sentence(claims_table(), 'cpu')); print(); print(autoattack_sentence())\"`")
+        "`python -c \"from defective_cnn.claims import *; print(beyond_sentence(claims_table(), 'cpu')); print(); print(autoattack_sentence()); "
+        "print(); print(later_attacks_sentence()); print(); print(later_attacks_table())\"`")
 
 
 def seeds(gaps, metric="rate", reference=0.5):
@@ -46,18 +51,66 @@ TOY = Claim("toy", "defective ahead", "toy", "toy", "rate", dict(defect="0.1-Bot
 
 
 @pytest.mark.parametrize("gaps, paper, expected", [
-    ([0.10, 0.20, 0.30], 50.0, "in direction"),  # ahead in every seed, the paper's gap larger than ours
-    ([0.10, 0.20, 0.30], 25.0, "in size"),  # the paper's gap inside our range
-    ([-0.10, -0.05, -0.01], 50.0, "not reproduced"),  # behind in every seed
-    ([-0.10, 0.05, 0.01], 50.0, "open"),  # the seeds disagree
+    ([0.30, 0.32, 0.34], 60.0, "in direction"),  # a difference: interval above 0, mean half the paper's
+    ([0.30, 0.32, 0.34], 35.0, "in size"),  # the mean within 25 % of the paper's value
+    ([0.05, 0.30, 0.06], 30.0, "too close to call"),  # in size across zero: one seed at the paper's value, the interval across 0
+    ([0.17, 0.18, 0.26], 30.0, "in direction"),  # the interval holds the paper's value, the mean (20.3) is outside the band
+    ([-0.30, -0.32, -0.34], 50.0, "not reproduced"),  # behind, beyond the sampling error
+    ([-0.02, 0.02, 0.01], 50.0, "too close to call"),  # the seeds disagree
+    ([0.03, 0.04, 0.05], 50.0, "too close to call"),  # every seed ahead, but by less than the images' sampling error (n 90-102)
     ([0.10, 0.20], 15.0, "open"),  # two seeds are too few, even with the paper's value inside
-    ([0.01, 0.02, 0.03], 0.0, "not reproduced"),  # the paper: no effect; ours: a consistent one
+    ([0.30, 0.32, 0.34], 0.0, "not reproduced"),  # the paper: no effect; ours: a clear one
 ])
 def test_verdict_on_hand_made_rows(gaps, paper, expected):
     found = differences(TOY, seeds(gaps))
     assert list(found.value.round(9)) == [round(100 * g, 9) for g in gaps]  # points, inside each seed
     assert (found.n_lowest == 90).all() and list(found.n_highest) == [100 + s for s in range(len(gaps))]
-    assert verdict(found.value, paper) == expected
+    errors = [100 * ((0.5 * 0.5 / (100 + s) + (0.5 + g) * (0.5 - g) / 90) ** 0.5) for s, g in enumerate(gaps)]  # binomial, by hand
+    assert list(found.error.round(9)) == [round(e, 9) for e in errors]
+    assert verdict(found.value, paper, errors=found.error) == expected
+
+
+def test_verdict_on_a_ratio_of_medians_bootstraps_the_images():
+    "Table 4's path: per seed the row's median over images divided by the reference's, its error a paired bootstrap over images."
+    rng = np.random.default_rng(1)
+    rows = []
+    for seed, factor in enumerate([1.5, 1.6, 1.7]):
+        base = rng.uniform(1, 2, 200)
+        rows += [dict(group="g", run="r", model_seed=seed, image=i, row_label=label, mse=v)
+                 for label, values in (("standard", base), ("defective", factor * base)) for i, v in enumerate(values)]
+    claim = Claim("toy", "ratio", "toy", "toy", "mse", dict(row_label="defective"), dict(row_label="standard"), kind="ratio",
+                  seed_column="model_seed", aggregate="median", n_column="rows", unit="image")
+    found = differences(claim, pd.DataFrame(rows))
+    assert list(found.value.round(9)) == [1.5, 1.6, 1.7] and (found.n_lowest == 200).all()
+    assert (found.error < 1e-9).all()  # every image scaled alike: each resample gives the same ratio
+    assert verdict(found.value, 1.7, kind="ratio", errors=found.error) == "in size"
+    assert verdict(found.value, 4.8, kind="ratio", errors=found.error) == "in direction"
+    noisy = pd.DataFrame(rows).assign(mse=lambda f: f.mse * np.where(f.row_label == "defective", rng.uniform(0.1, 1.9, len(f)), 1))
+    spread = differences(claim, noisy)
+    assert (spread.error > 0.05).all()  # per-image noise shows in the bootstrap
+    assert verdict([1.0, 1.1, 1.2], 4.8, kind="ratio", errors=[0.1] * 3) == "too close to call"
+
+
+def test_verdict_on_the_smallest_step():
+    "Figure 5's path: per seed the smallest gain as p falls, with the binomial error of that step."
+    keep = [0.1, 0.3, 0.5, 0.7, 1.0]
+    rows = pd.DataFrame([dict(group="g", run="r", target_seed=s, keep_prob=p, success_defense_rate=r, n_eval=600)
+                         for s, rates in enumerate([[0.90, 0.85, 0.80, 0.70, 0.6], [0.88, 0.86, 0.80, 0.72, 0.6], [0.92, 0.86, 0.81, 0.70, 0.5]])
+                         for p, r in zip(keep, rates)])
+    found = smallest_step(rows)
+    assert list(found.value.round(9)) == [5.0, 2.0, 5.0]
+    assert found.error.round(9).tolist()[1] == round(100 * ((0.88 * 0.12 + 0.86 * 0.14) / 600) ** 0.5, 9)
+    assert verdict(found.value, 18.0, errors=found.error) == "too close to call"  # 2 to 5 points with 2-point errors: not shown
+
+
+def test_interval_combines_seed_spread_and_sampling_error():
+    from scipy.stats import t
+    values, errors = [10.0, 12.0, 17.0], [1.0, 2.0, 1.5]
+    mean, low, high = seed_interval(values, errors)
+    spread = np.var(values, ddof=1)
+    assert (mean, round(high - mean, 9)) == (13.0, round(t.ppf(0.975, 2) * (spread / 3) ** 0.5, 9))  # the spread is larger
+    mean, low, high = seed_interval([5.0, 5.0, 5.0], [3.0, 3.0, 3.0])  # seeds agree by chance: the sampling error is the floor
+    assert round(high - mean, 9) == round(t.ppf(0.975, 2) * (9.0 / 3) ** 0.5, 9)
 
 
 def test_verdict_refuses_what_it_cannot_judge():
@@ -91,11 +144,11 @@ def test_a_gpu_run_fills_the_gpu_column(tmp_path):
     assert row.gpu_seeds == 3 and row.cpu_seeds == 0
     assert (round(row.gpu_lowest, 6), round(row.gpu_highest, 6), round(row.gpu_mean, 6)) == (20.0, 55.0, round(100 * (0.4 + 0.2 + 0.55) / 3, 6))
     assert (row.gpu_n_lowest, row.gpu_n_highest) == (4500, 4600)
-    assert row.gpu_verdict == "in direction" and row.cpu_verdict == NO_RUN
+    assert row.gpu_verdict == "too close to call" and row.cpu_verdict == NO_RUN  # 20 to 55 points over three seeds
     markdown = claims_markdown(table)
-    assert "+38.3 (+20.0 to +55.0), 3 seeds, n 4500–4600 | in direction" in markdown
+    assert "+38.3 [−5.3 to +82.0]; seeds +40.0, +20.0, +55.0; n 4500–4600 | too close to call" in markdown
     assert f"| {NO_RUN} | — |" in markdown  # the cpu column
-    assert "in direction" in format_claims(tmp_path) and "stale" not in markdown
+    assert "too close to call" in format_claims(tmp_path) and "stale" not in markdown
     (tmp_path / "runs.yaml").write_text("transfer:\n" + "".join(f"  {r}: {{profile: gpu, seed: {i}, n_eval: 7}}\n" for i, r in enumerate(runs)))
     assert "from a stale run" in claims_markdown(claims_table(tmp_path, claims=table3))  # its parameters are no longer the run file's
 
@@ -122,7 +175,133 @@ def test_later_attack_rows_read_the_sections_csvs(tmp_path):
     assert len(di) == 1
     row = claims_table(tmp_path, claims=di).iloc[0]
     assert row.gpu_seeds == 3 and (round(row.gpu_lowest, 6), round(row.gpu_highest, 6)) == (10.0, 30.0)
-    assert row.gpu_verdict == "in direction"  # no paper value: ahead in every seed
+    assert row.gpu_verdict == "no claim; too close to call"  # not judged against the paper: 10 to 30 points over three seeds
     markdown = claims_markdown(claims_table(tmp_path, claims=di))
     assert "Beyond the paper, at `gpu` (3 seeds;" in markdown and "at `cpu`" not in markdown  # a sentence for the profile that has runs
-    assert "from a standard resnet18 source the 0.1-Bottom network is ahead in every seed against DI-FGSM (+20.0 points, seeds +10.0 to +30.0)." in markdown
+    assert ("from a standard resnet18 source the 0.1-Bottom network is too close to call against DI-FGSM (+20.0 points [−4.8 to +44.8], "
+            "seeds +10.0, +20.0, +30.0).") in markdown
+
+
+RUNS = REPO / "papermill_runs"
+
+
+def _raw(section: str, pattern: str) -> pd.DataFrame:
+    "The CSVs of `section` matching `pattern`, read with pandas alone (not through the claims module)."
+    return pd.concat([pd.read_csv(p) for p in sorted((RUNS / section).glob(pattern))], ignore_index=True)
+
+
+def _interval(values, errors):
+    "The rule's interval, written out again: mean ± t(k−1)·√(max(s², mean se²)/k)."
+    from scipy.stats import t
+    values, errors = np.asarray(values, float), np.asarray(errors, float)
+    k = len(values)
+    half = t.ppf(0.975, k - 1) * np.sqrt(max(values.var(ddof=1), (errors ** 2).mean()) / k)
+    return values.mean(), values.mean() - half, values.mean() + half
+
+
+def _row(table, claim_text):
+    found = table[table.claim == claim_text]
+    assert len(found) == 1, claim_text
+    return found.iloc[0]
+
+
+@pytest.fixture(scope="module")
+def committed():
+    return claims_table(RUNS)
+
+
+def test_rows_recomputed_from_the_raw_csvs(committed):
+    "A few rows of the README's table recomputed from the runs' CSVs with pandas directly: a rate gap, a pooled gap, a ratio of medians."
+    # Table 2, FGSM: defective minus standard adversarial accuracy on all 1000 images, per seed (runs cpu, table2_seed1, table2_seed2)
+    t2 = pd.concat([_raw("transfer", "cpu_table2.csv"), _raw("transfer", "table2_seed*_table2.csv")])
+    t2 = t2[t2.attack_label == "FGSM8"].pivot_table(index="seed", columns="target_name", values=["adversarial_accuracy", "n_images"])
+    p1, p0, n = t2.adversarial_accuracy["Defective CNN"], t2.adversarial_accuracy["Standard CNN"], t2.n_images["Standard CNN"]
+    values, errors = 100 * (p1 - p0), 100 * np.sqrt((p1 * (1 - p1) + p0 * (1 - p0)) / n)
+    row = _row(committed, "defective ahead of standard, transferred FGSM")
+    assert np.allclose(row.cpu_values, values) and np.allclose([row.cpu_mean, row.cpu_low, row.cpu_high], _interval(values, errors))
+    assert row.cpu_verdict == "in direction"
+    # Table 6, 0.5-Bottom: success defense rate gap averaged over the three ensembles inside each seed
+    t6 = _raw("ensemble", "cpu*_table6.csv")
+    t6 = t6[t6.target_arch == "resnet18"].pivot_table(index=["seed", "source"], columns="defect", values=["success_defense_rate", "n_eval"])
+    r1, r0 = t6.success_defense_rate["0.5-Bottom"], t6.success_defense_rate["standard"]
+    gap = (100 * (r1 - r0)).groupby(level="seed").mean()
+    err = (100 * np.sqrt(r1 * (1 - r1) / t6.n_eval["0.5-Bottom"] + r0 * (1 - r0) / t6.n_eval["standard"])).groupby(level="seed").mean()
+    row = _row(committed, "0.5-Bottom ahead of standard, PGD from ensembles (mean of 3)")
+    assert np.allclose(row.cpu_values, gap) and np.allclose([row.cpu_mean, row.cpu_low, row.cpu_high], _interval(gap, err))
+    assert row.cpu_verdict == "too close to call" and abs(row.cpu_mean - row.paper) > BAND * abs(row.paper)  # seeds 17 / 33 / 18 against 33.2
+    # Table 4: the mean over seeds of the same-seed ratio of median distances at the largest step budget
+    t4 = _raw("decision", "cpu_distances.csv")
+    t4 = t4[t4.steps == t4.steps.max()].groupby(["model_seed", "row_label"]).mse.median().unstack()
+    ratios = t4["Defective CNN"] / t4["Standard CNN"]
+    row = _row(committed, "defective needs a larger Boundary perturbation: S(M) / S(standard)")
+    assert np.allclose(row.cpu_values, ratios) and np.isclose(row.cpu_mean, ratios.mean())
+    # Figure 4: noise draws averaged, then σ 20-32 pooled, inside each seed
+    noise = _raw("noise", "cpu*_accuracy.csv")
+    noise = noise[noise.sigma.isin([20, 24, 28, 32])].groupby(["seed", "sigma", "defect"]).accuracy.mean().unstack()
+    gap = (100 * (noise["0.1-Bottom"] - noise["standard"])).groupby(level="seed").mean()
+    assert np.allclose(_row(committed, "0.1-Bottom more accurate under Gaussian noise, σ 20–32").cpu_values, gap)
+
+
+def test_no_lucky_in_size_and_no_verdict_beyond_the_paper(committed):
+    "The issue's done-when: no 'in size' whose mean is outside the band; an interval across 0 is too close to call; no row beyond the paper judged."
+    judged = committed[committed.cpu_seeds >= 3]
+    for _, r in judged[judged.cpu_verdict == "in size"].iterrows():
+        assert abs(r.cpu_mean - r.paper) <= BAND * abs(r.paper), r.claim
+    for _, r in judged.iterrows():
+        centre = 1.0 if r.kind == "ratio" else 0.0
+        assert (r.cpu_low <= centre <= r.cpu_high) == r.cpu_verdict.endswith("too close to call"), r.claim
+    beyond = committed[committed["where"] == "beyond the paper"]
+    assert beyond.cpu_verdict.str.startswith("no claim").all() and not beyond.cpu_verdict.isin(VERDICTS).any()
+
+
+VERDICT_QUOTE = re.compile(r'"([^"]+)" is (in size|in direction|too close to call|not reproduced|open)')
+
+
+def test_results_page_quotes_the_claims_tables_verdicts(committed):
+    "Every verdict the results page quotes ('\"<claim>\" is <verdict>') is the claims table's for the claim it names."
+    text = " ".join((REPO / "docs" / "results.md").read_text(encoding="utf-8").split())
+    quotes = VERDICT_QUOTE.findall(text)
+    assert len(quotes) >= 4
+    for quoted, said in quotes:
+        rows = committed[committed.claim.str.startswith(quoted)]
+        assert len(rows) == 1, f"results.md quotes {quoted!r}, which names {len(rows)} claims"
+        assert rows.iloc[0].cpu_verdict == said, f"results.md says {quoted!r} is {said}; the claims table: {rows.iloc[0].cpu_verdict}"
+
+
+def test_results_page_sentences_with_numbers_match_the_csvs(committed):
+    "Sentences of docs/results.md whose numbers the issue found wrong, each recomputed from the runs' CSVs."
+    text = " ".join((REPO / "docs" / "results.md").read_text(encoding="utf-8").split())
+    # the ensembles of two (runs cpu_x2_en*): mean change from one network, and the single seeds' range
+    x2 = _raw("ablation", "cpu_x2_en*_table.csv")
+    x2 = x2[x2.column_label.isin(["FGSM16", "PGD16", "PGD32"])].pivot_table(index=["column_label", "seed"], columns="row_label",
+                                                                           values="success_defense_rate")
+    signed = lambda v: f"{v:+.1f}".replace("-", "−")
+    said = []
+    for ensemble, single, words in (("0.5-Bottom_EN", "0.5-Bottom", "points from one 0.5-Bottom network on average"),
+                                    ("ResNet-18_EN", "ResNet-18", "from one standard network")):
+        gap = 100 * (x2[ensemble] - x2[single])
+        means = gap.groupby(level="column_label").mean().loc[["FGSM16", "PGD16", "PGD32"]]
+        said.append(" / ".join(map(signed, means)) + f" {words} (single seeds {signed(gap.min())} to {signed(gap.max())}")
+    for sentence in said:
+        assert sentence in text, f"results.md should say {sentence!r}"
+    # Table 4: the run's own ratio of seed-means and the claims table's mean of same-seed ratios, both named
+    run = pd.read_csv(RUNS / "decision" / "cpu_table4.csv").set_index("row_label").loc["Defective CNN"]
+    assert f"its ratio is that of the seed-means of the medians ({run.ratio_to_reference:.2f} for the defective row)" in text
+    mean_ratio = _row(committed, "defective needs a larger Boundary perturbation: S(M) / S(standard)").cpu_mean
+    assert f"ratio** (seed k's row against the standard network of seed k), {mean_ratio:.2f}× for the defective row" in text
+    # the later attacks: what the page concludes is what the generated sentence finds
+    later = later_attacks_sentence(RUNS, "cpu")
+    if "no later attack was measurably stronger than PGD16" in text:
+        assert later.count("none lower than PGD16's beyond its interval") == 2 and "lower than PGD16's beyond their" not in later
+    if "adversarial training stays ahead of the 0.1-Bottom network throughout" in text:
+        assert "behind adversarial training against every later transfer attack from both sources, in every seed" in later
+
+
+def test_readme_says_how_many_seeds_the_rows_rest_on(committed):
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    assert "three for most rows" in readme
+    paper_rows = committed[committed["where"] != "beyond the paper"]
+    assert (paper_rows.cpu_seeds == 3).sum() > len(paper_rows) / 2
+    table4 = paper_rows[paper_rows["where"] == "Table 4"]
+    assert "Table 4's are the network seeds inside one run, on the same 100 images" in readme
+    assert (table4.cpu_runs == "cpu").all() and (table4.cpu_n_lowest == 100).all()

@@ -81,10 +81,11 @@ def status(url: str) -> int:
 
 
 PAGE = """
-const images = Array.from(document.querySelectorAll('div[role="main"] img, .body img'));
+const main = document.querySelector('article.bd-article') || document.querySelector('[role="main"]') || document.body;
+const images = Array.from(main.querySelectorAll('img'));
 return {
   title: document.title,
-  text: (document.querySelector('div[role="main"]') || document.body).innerText,
+  text: main.innerText,
   links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
   images: images.length,
   images_drawn: images.filter(i => i.complete && i.naturalWidth > 0).length,
@@ -158,3 +159,16 @@ def test_section_page_shows_its_figures_and_other_runs(server, browser):
         run_url = f"{server}/papermill_runs/{SECTION}/{run}.html"
         assert run_url in linked, f"the section's page does not list the run {run}"
         assert status(run_url) == 200
+
+
+def test_index_opens_on_the_claims_table_and_its_figure(server, browser):
+    "The site's first page opens on what the README opens on: the claims table, its rule and figure, before the lists of pages."
+    url = f"{server}/index.html"
+    page = open_page(browser, url)
+    text = page["text"]
+    assert "What the paper claims, and what our runs say" in text and "verdict (cpu)" in text, "the index has no claims table"
+    assert text.index("verdict (cpu)") < text.index("Library notebooks"), "the claims table comes after the lists of pages"
+    assert "Verdicts, in this order" in text  # the rule under the table
+    figure = browser.execute_script("return Array.from(document.images).filter(i => i.src.endsWith('cpu_figure5.png') && i.naturalWidth > 0).length")
+    assert figure == 1, "the README's Figure 5 is not drawn on the index"
+    assert "sphinx-book-theme" in browser.page_source or "sphinx_book_theme" in browser.page_source, "not the notebook theme"
