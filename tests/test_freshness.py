@@ -1,6 +1,6 @@
 """Which committed runs `defective-cnn status` calls stale after an edit, measured on a copy of the tree.
 
-A docstring, a comment or a markdown cell stales nothing; the code of a module stales the runs whose notebooks use it,
+Every committed run is current, or stale for a listed reason (KNOWN_STALE). A docstring, a comment or a markdown cell stales nothing; the code of a module stales the runs whose notebooks use it,
 and only those; a parameter of one run in runs.yaml stales that run. (Training code is guarded by test_zoo_keys.py.)"""
 import json
 import os
@@ -66,11 +66,27 @@ def runs_using(copy: Path, module: str) -> set:
             and (copy / "papermill_runs" / s / f"{r}.json").exists()}
 
 
-def test_committed_runs_are_current_or_need_cuda(before):
+# The committed runs known to be stale, each with why it stays so: only runs that `requires: cuda` (a stale run this
+# machine can redo is redone, not listed). A run that goes stale fails the test below until it is run again or listed
+# here with its reason; a listed run that is current again fails it until it leaves the list.
+KNOWN_STALE = {
+    "decision/cpu": "Table 4: executed at 2666ccc, when its notebook trained three seeds inside the run (its manifest's "
+                    "`migrated` note); redone as one run per seed (cpu, cpu_seed1, cpu_seed2) on a CUDA device",
+}
+
+
+def test_committed_runs_are_current_or_known_stale(before):
     runs = yaml.safe_load((REPO / "papermill_runs" / "runs.yaml").read_text())
-    for name, (state, changed) in before.items():
-        section, run = name.split("/")
-        assert state == "current" or runs[section][run].get("requires") == "cuda", (name, state, changed)
+    requires = {f"{s}/{r}": parameters.get("requires") for s in runs for r, parameters in runs[s].items()}
+    assert all(requires.get(name) == "cuda" for name in KNOWN_STALE), \
+        {name: requires.get(name, "not a named run") for name in KNOWN_STALE if requires.get(name) != "cuda"}
+    not_run = sorted(name for name, (state, _) in before.items() if state == "not run" and requires[name] != "cuda")
+    assert not not_run, f"named runs this machine can run that have no committed results: {not_run}"
+    stale = {name: f"{state}: {', '.join(changed)}" for name, (state, changed) in before.items() if state not in ("current", "not run")}
+    unlisted = {name: why for name, why in stale.items() if name not in KNOWN_STALE}
+    assert not unlisted, f"stale runs that are not in KNOWN_STALE (run them again, or list them with a reason): {unlisted}"
+    current_again = sorted(set(KNOWN_STALE) - set(stale))
+    assert not current_again, f"runs in KNOWN_STALE that are no longer stale (take them off the list): {current_again}"
 
 
 def test_docstrings_comments_and_markdown_stale_nothing(tree, before):
