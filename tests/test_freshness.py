@@ -2,12 +2,13 @@
 
 Every committed run is current, or stale for a listed reason (KNOWN_STALE). A docstring, a comment or a markdown cell stales nothing; the code of a module stales the runs whose notebooks use it,
 and only those; a parameter of one run in runs.yaml stales that run. (Training code is guarded by test_zoo_keys.py.)"""
+import ast
 import json
 import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pytest
 import yaml
@@ -139,3 +140,73 @@ def test_a_parameter_of_one_run_stales_that_run(tree, before):
     finally:
         undo()
     assert stale == {f"{section}/cpu_seed1"}
+
+
+def injected_cell(notebook: dict) -> dict:
+    cells = [c for c in notebook["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert len(cells) == 1, [c["metadata"] for c in notebook["cells"]]
+    return cells[0]
+
+
+def test_no_committed_run_records_a_path_of_the_machine_that_ran_it():
+    "The injected parameters (the cell and papermill's record of them) and papermill's paths are relative to nbs/, where the notebook ran."
+    executed = sorted(p for p in (REPO / "papermill_runs").glob("*/*.ipynb") if not p.name.startswith("."))
+    assert executed
+    for path in executed:
+        notebook = json.loads(path.read_text())
+        source = "".join(injected_cell(notebook)["source"])
+        strings = [n.value for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+        record = notebook["metadata"]["papermill"]
+        strings += [record["input_path"], record["output_path"], *(v for v in record["parameters"].values() if isinstance(v, str))]
+        assert not [s for s in strings if PurePosixPath(s).is_absolute() or PureWindowsPath(s).is_absolute()], (path.name, strings)
+        output_dir = ast.literal_eval(next(n.value for n in ast.parse(source).body if n.targets[0].id == "output_dir"))
+        assert (REPO / "nbs" / output_dir).resolve() == path.parent, (path, output_dir)
+        assert (REPO / "nbs" / record["output_path"]).resolve() == path and (REPO / "nbs" / record["input_path"]).exists()
+
+
+@pytest.fixture
+def run_copy(tmp_path):
+    "A copy of the committed transfer/cpu run (its executed notebook and manifest) and of nbs/transfer.ipynb, the run's code made today's."
+    from defective_cnn.runner import section_notebooks
+
+    (tmp_path / "nbs").mkdir()
+    (tmp_path / "runs" / "transfer").mkdir(parents=True)
+    today = json.loads((REPO / "nbs" / "transfer.ipynb").read_text())
+    (tmp_path / "nbs" / "transfer.ipynb").write_text(json.dumps(today))
+    executed = json.loads((REPO / "papermill_runs" / "transfer" / "cpu.ipynb").read_text())
+    cells = [dict(c, outputs=[]) if c["cell_type"] == "code" else c for c in today["cells"]]
+    at = next(i for i, c in enumerate(cells) if "parameters" in c["metadata"].get("tags", [])) + 1
+    executed["cells"] = cells[:at] + [injected_cell(executed)] + cells[at:]  # as papermill writes it: injected after the parameters
+    (tmp_path / "runs" / "transfer" / "cpu.ipynb").write_text(json.dumps(executed))
+    shutil.copy(REPO / "papermill_runs" / "transfer" / "cpu.json", tmp_path / "runs" / "transfer" / "cpu.json")
+    assert set(section_notebooks(tmp_path / "nbs")) == {"transfer"}
+    return tmp_path
+
+
+def edit_code_cell(path: Path, change, which: int = -1):
+    "Apply `change` to the source of code cell `which` (not the injected one) of the notebook at `path`."
+    notebook = json.loads(path.read_text())
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code" and "injected-parameters" not in c["metadata"].get("tags", [])]
+    code[which]["source"] = change("".join(code[which]["source"]))
+    path.write_text(json.dumps(notebook))
+    return len(code) + which + 1 if which < 0 else which + 1
+
+
+def test_a_copy_of_a_run_drifts_when_its_code_does_and_only_then(run_copy):
+    from defective_cnn.runner import code_drift, describe_run
+
+    drift = lambda: code_drift("transfer", "cpu", run_copy / "runs", run_copy / "nbs")
+    shown = lambda: describe_run(run_copy / "runs", "transfer", "cpu", nbs_dir=run_copy / "nbs")
+    assert not drift().drifted and "code not today's" not in shown()
+    executed = run_copy / "runs" / "transfer" / "cpu.ipynb"
+    edit_code_cell(executed, lambda source: "# an edited comment\n" + source.replace("\n", "  \n"))  # comment and layout
+    assert not drift().drifted
+    number = edit_code_cell(executed, lambda source: source + "\nprint('one more line')\n", which=2)
+    found = drift()
+    assert len(found.cells) == 1 and found.cells[0].startswith(f"code cell {number} (") and found.cells[0].endswith(") changed")
+    assert "-print('one more line')" in found.diff.splitlines()
+    assert found.notes == {k: v for k, v in json.loads((run_copy / "runs" / "transfer" / "cpu.json").read_text()).items()
+                           if k in ("migrated", "restamped")}
+    assert "code not today's" in shown() and "--run cpu --force" in " ".join(shown().split())
+    edit_code_cell(run_copy / "nbs" / "transfer.ipynb", lambda source: source + "\nprint('one more line')\n", which=2)  # today's caught up
+    assert not drift().drifted
