@@ -1,8 +1,12 @@
-"""Which committed runs `defective-cnn status` calls stale after an edit, measured on a copy of the tree.
+"""Which committed runs `defective-cnn status` calls stale after an edit, measured on a copy of the tree; and what a committed
+run records of where and with what code it ran.
 
-Every committed run is current, or stale for a listed reason (KNOWN_STALE). A docstring, a comment or a markdown cell stales nothing; the code of a module stales the runs whose notebooks use it,
-and only those; a parameter of one run in runs.yaml stales that run. (Training code is guarded by test_zoo_keys.py.)"""
+Every committed run is current, or stale for a listed reason (KNOWN_STALE). A docstring, a comment or a markdown cell
+stales nothing; the code of a module stales the runs whose notebooks use it, and only those; a parameter of one run in
+runs.yaml stales that run. (Training code is guarded by test_zoo_keys.py.) No committed run's injected parameters hold an
+absolute path; a run whose executed code is not today's notebook's says so (`runner.code_drift`) in `show` and on the site."""
 import ast
+import importlib.util
 import json
 import os
 import shutil
@@ -170,15 +174,15 @@ def run_copy(tmp_path):
     from defective_cnn.runner import section_notebooks
 
     (tmp_path / "nbs").mkdir()
-    (tmp_path / "runs" / "transfer").mkdir(parents=True)
+    (tmp_path / "papermill_runs" / "transfer").mkdir(parents=True)
     today = json.loads((REPO / "nbs" / "transfer.ipynb").read_text())
     (tmp_path / "nbs" / "transfer.ipynb").write_text(json.dumps(today))
     executed = json.loads((REPO / "papermill_runs" / "transfer" / "cpu.ipynb").read_text())
     cells = [dict(c, outputs=[]) if c["cell_type"] == "code" else c for c in today["cells"]]
     at = next(i for i, c in enumerate(cells) if "parameters" in c["metadata"].get("tags", [])) + 1
     executed["cells"] = cells[:at] + [injected_cell(executed)] + cells[at:]  # as papermill writes it: injected after the parameters
-    (tmp_path / "runs" / "transfer" / "cpu.ipynb").write_text(json.dumps(executed))
-    shutil.copy(REPO / "papermill_runs" / "transfer" / "cpu.json", tmp_path / "runs" / "transfer" / "cpu.json")
+    (tmp_path / "papermill_runs" / "transfer" / "cpu.ipynb").write_text(json.dumps(executed))
+    shutil.copy(REPO / "papermill_runs" / "transfer" / "cpu.json", tmp_path / "papermill_runs" / "transfer" / "cpu.json")
     assert set(section_notebooks(tmp_path / "nbs")) == {"transfer"}
     return tmp_path
 
@@ -195,18 +199,42 @@ def edit_code_cell(path: Path, change, which: int = -1):
 def test_a_copy_of_a_run_drifts_when_its_code_does_and_only_then(run_copy):
     from defective_cnn.runner import code_drift, describe_run
 
-    drift = lambda: code_drift("transfer", "cpu", run_copy / "runs", run_copy / "nbs")
-    shown = lambda: describe_run(run_copy / "runs", "transfer", "cpu", nbs_dir=run_copy / "nbs")
+    drift = lambda: code_drift("transfer", "cpu", run_copy / "papermill_runs", run_copy / "nbs")
+    shown = lambda: describe_run(run_copy / "papermill_runs", "transfer", "cpu", nbs_dir=run_copy / "nbs")
     assert not drift().drifted and "code not today's" not in shown()
-    executed = run_copy / "runs" / "transfer" / "cpu.ipynb"
+    executed = run_copy / "papermill_runs" / "transfer" / "cpu.ipynb"
     edit_code_cell(executed, lambda source: "# an edited comment\n" + source.replace("\n", "  \n"))  # comment and layout
     assert not drift().drifted
     number = edit_code_cell(executed, lambda source: source + "\nprint('one more line')\n", which=2)
     found = drift()
     assert len(found.cells) == 1 and found.cells[0].startswith(f"code cell {number} (") and found.cells[0].endswith(") changed")
     assert "-print('one more line')" in found.diff.splitlines()
-    assert found.notes == {k: v for k, v in json.loads((run_copy / "runs" / "transfer" / "cpu.json").read_text()).items()
+    assert found.notes == {k: v for k, v in json.loads((run_copy / "papermill_runs" / "transfer" / "cpu.json").read_text()).items()
                            if k in ("migrated", "restamped")}
     assert "code not today's" in shown() and "--run cpu --force" in " ".join(shown().split())
     edit_code_cell(run_copy / "nbs" / "transfer.ipynb", lambda source: source + "\nprint('one more line')\n", which=2)  # today's caught up
     assert not drift().drifted
+
+
+def test_the_site_marks_a_run_whose_code_is_not_todays(run_copy, tmp_path_factory):
+    "docs/build_site.py's mark_code_drift on a staged copy of the run: a note under the page's title while the code differs, none after."
+    spec = importlib.util.spec_from_file_location("build_site", REPO / "docs" / "build_site.py")
+    build_site = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_site)
+    stage = tmp_path_factory.mktemp("stage")
+    staged = stage / "papermill_runs" / "transfer" / "cpu.ipynb"
+    staged.parent.mkdir(parents=True)
+    def page():
+        "The staged page (sources as strings, as process_notebook writes them) after mark_code_drift: its markdown."
+        notebook = json.loads((run_copy / "papermill_runs" / "transfer" / "cpu.ipynb").read_text())
+        for cell in notebook["cells"]:
+            cell["source"] = "".join(cell["source"])
+        staged.write_text(json.dumps(notebook))
+        build_site.mark_code_drift(stage, run_copy)
+        return [c["source"] for c in json.loads(staged.read_text())["cells"] if c["cell_type"] == "markdown"]
+    assert not any("Not today's code" in text for text in page())
+    edit_code_cell(run_copy / "papermill_runs" / "transfer" / "cpu.ipynb", lambda source: source + "\nprint('one more line')\n", which=2)
+    title = next(text for text in page() if text.startswith("# "))
+    lines = title.splitlines()
+    assert lines[2] == "````{warning}" and lines[3].startswith("**Not today's code.** This run was executed")  # under the title
+    assert "-print('one more line')" in title and "```diff" in title
