@@ -900,7 +900,10 @@ def run_section(
     seconds = time.time() - started
     if running.exists():
         final = output if status == "ok" else folder / f"{run}.failed.ipynb"
-        _relative_record(running, notebook, final, kernel_dir)
+        try:
+            _relative_record(running, notebook, final, kernel_dir)
+        except Exception as e:  # a notebook nbformat cannot read back (the kernel died mid-write): kept as papermill wrote it
+            log(f"  papermill's paths in {final.name} left as written: {type(e).__name__}: {_shorten(str(e), 200)}")
         os.replace(running, final)
     inputs = read_inputs(inputs_file)
     inputs_file.unlink(missing_ok=True)
