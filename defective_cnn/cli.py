@@ -115,8 +115,8 @@ def _run(args) -> int:
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
-def show_runs(target: str | None, out_dir, max_rows: int | None = 30) -> str:
-    "The text `defective-cnn show` prints: every finished run in `out_dir` (no target), or SECTION's runs, or SECTION/RUN."
+def show_runs(target: str | None, out_dir, max_rows: int | None = 30, nbs_dir=None) -> str:
+    "The text `defective-cnn show` prints: every finished run in `out_dir` (no target), or SECTION's runs, or SECTION/RUN (each saying so where its code is not `nbs_dir`'s today)."
     runs = committed_runs(out_dir)
     listing = "; ".join(f"{s}: {', '.join(names)}" for s, names in runs.items()) or "none"
     if not target and not runs:
@@ -129,17 +129,18 @@ def show_runs(target: str | None, out_dir, max_rows: int | None = 30) -> str:
         raise ValueError(f"no runs of {section!r} in {shown_path(out_dir)}; there are: {listing}")
     if run and run not in runs[section]:
         raise ValueError(f"no run {section}/{run} in {shown_path(out_dir)}; runs of {section}: {', '.join(runs[section])}")
-    return "\n\n".join(describe_run(out_dir, section, name, max_rows) for name in ([run] if run else runs[section]))
+    return "\n\n".join(describe_run(out_dir, section, name, max_rows, nbs_dir=nbs_dir) for name in ([run] if run else runs[section]))
 
 
 def _show(args) -> int:
-    out_dir = locate(out_dir=args.out).out_dir
+    where = locate(out_dir=args.out)
+    out_dir = where.out_dir
     if args.target == "claims":  # the paper's claims, ours beside them, with verdicts (claims notebook)
         from defective_cnn.claims import format_claims
 
         print(format_claims(out_dir))
         return 0
-    print(show_runs(args.target, out_dir, args.rows or None))
+    print(show_runs(args.target, out_dir, args.rows or None, where.nbs_dir))
     return 0
 
 

@@ -25,9 +25,10 @@ __all__ = ['DATA_TABLES', 'REQUIREMENTS', 'READS_SUFFIX', 'MANIFEST_FORMAT', 'TI
            'find_repo_root', 'section_notebooks', 'packaged_notebooks', 'Locations', 'locate', 'parse_parameter',
            'declared_parameters', 'check_parameters', 'load_runs', 'run_name', 'code_hash', 'notebook_code_hash',
            'package_imports', 'used_modules', 'source_hashes', 'clock', 'cell_title', 'Talker', 'paper_partner',
-           'table_columns', 'format_table', 'run_files', 'committed_runs', 'shown_path', 'describe_run', 'results_hash',
-           'read_runs_state', 'RunState', 'run_state', 'is_up_to_date', 'named_run_states', 'format_run_states',
-           'compare_results', 'RunResult', 'run_section', 'run_many']
+           'table_columns', 'format_table', 'CodeDrift', 'code_drift', 'run_files', 'committed_runs', 'shown_path',
+           'describe_run', 'results_hash', 'read_runs_state', 'RunState', 'run_state', 'is_up_to_date',
+           'named_run_states', 'format_run_states', 'compare_results', 'RunResult', 'relative_path', 'run_section',
+           'run_many']
 
 # %% ../nbs/18_runner.ipynb #842e2020
 def find_repo_root(start=None) -> Path:
@@ -137,8 +138,8 @@ def _sha(data: bytes) -> str:
 DATA_TABLES = {"settings.py": "SETTINGS"}  # each section's defaults per profile: a run records the rows it read
 
 
-def code_hash(source: str, data_table: str | None = None) -> str:
-    "Hash of Python `source` read as code: comments, docstrings (any string standing alone as a statement), layout and the value assigned to `data_table` do not count."
+def _code_tree(source: str, data_table: str | None = None) -> ast.Module:
+    "Python `source` parsed, without docstrings (any string standing alone as a statement) and with the value assigned to `data_table` left out."
     tree = ast.parse(source)
     for node in tree.body:
         if data_table and isinstance(node, (ast.Assign, ast.AnnAssign)) and data_table in [
@@ -149,7 +150,12 @@ def code_hash(source: str, data_table: str | None = None) -> str:
         if isinstance(body, list):
             kept = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str))]
             node.body = kept or [ast.Pass()]
-    return _sha(ast.dump(tree, annotate_fields=False).encode())
+    return tree
+
+
+def code_hash(source: str, data_table: str | None = None) -> str:
+    "Hash of Python `source` read as code: comments, docstrings (any string standing alone as a statement), layout and the value assigned to `data_table` do not count."
+    return _sha(ast.dump(_code_tree(source, data_table), annotate_fields=False).encode())
 
 
 _PER_FILE = {}  # (path, size, mtime, what) -> what a file holds: `status` reads each file once, however many runs use it
@@ -464,6 +470,89 @@ def format_table(csv_path, max_rows: int | None = 30, width: int = 100) -> str:
         lines.append(f"… {len(frame) - len(rows)} more rows (all {len(frame)} in the CSV)")
     return "\n".join(lines)
 
+# %% ../nbs/18_runner.ipynb #8c08e64e
+@dataclass
+class CodeDrift:
+    "How the code a committed run executed differs from its section notebook today (read as code), with its manifest's notes."
+    section: str
+    run: str
+    notebook: str  # the section notebook's file name
+    cells: list  # one entry per code cell that differs: 'code cell 5 (`first line`) changed', '… is new', 'a cell … is gone'
+    diff: str  # the differing cells as unified diffs of the code as Python reads it (the run's lines -, today's +)
+    finished: str = "?"  # when the run was executed (its manifest)
+    notes: dict | None = None  # the manifest's `migrated` and `restamped` notes: recorded later, without executing the run
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.cells)
+
+    def summary(self) -> str:
+        "One paragraph for a reader: which cells differ, when the run was executed, the manifest's notes, how to bring it up to date; '' when nothing differs."
+        if not self.drifted:
+            return ""
+        notes = self.notes or {}
+        text = (f"This run was executed ({self.finished}) with code that differs from today's {self.notebook} in "
+                f"{len(self.cells)} code cell(s) (comments, docstrings and layout aside): {'; '.join(self.cells)}. "
+                f"Its notebook shows the code that computed its numbers.")
+        if "migrated" in notes:
+            m = notes["migrated"]
+            text += f" Its manifest was migrated on {m.get('on', '?')} (from format {m.get('from_format', '?')}) without running it again: {m.get('how', '')}."
+        if "restamped" in notes:
+            r = notes["restamped"]
+            text += (f" It was restamped on {r.get('on', '?')} for {', '.join(r.get('changed', [])) or 'its inputs'} without running it "
+                     f"again: {r.get('how', '')}.")
+        return text + f" Executed again (`defective-cnn run {self.section} --run {self.run} --force`), it shows today's code."
+
+
+def _code_text(source: str) -> str:
+    "A code cell as Python reads it (`_code_tree`, written back as code); a cell that is not Python as its text."
+    try:
+        return ast.unparse(_code_tree(source))
+    except SyntaxError:
+        return source
+
+
+def _notebook_cells(path, injected: bool = True) -> list:
+    "The code cells of a notebook as `_code_text`; `injected=False` leaves out the cell papermill injected (tag `injected-parameters`)."
+    cells = json.loads(Path(path).read_text()).get("cells", [])
+    return [_code_text(_cell_code(c)) for c in cells if c["cell_type"] == "code"
+            and (injected or "injected-parameters" not in c.get("metadata", {}).get("tags", []))]
+
+
+def _first_line(code: str, width: int = 50) -> str:
+    return _shorten(next((l for l in code.splitlines() if l.strip()), "(empty)"), width)
+
+
+def code_drift(section: str, run: str, out_dir, nbs_dir) -> CodeDrift:
+    "How the code cells of `out_dir/section/run.ipynb` (the injected parameters aside) differ from `nbs_dir/section.ipynb` today, read as code."
+    import difflib
+
+    notebook = section_notebooks(nbs_dir).get(section)
+    if notebook is None:
+        raise ValueError(f"no section notebook {section!r} in {nbs_dir}; sections: {', '.join(section_notebooks(nbs_dir)) or 'none'}")
+    executed = Path(out_dir) / section / f"{run}.ipynb"
+    if not executed.exists():
+        raise FileNotFoundError(f"run {section}/{run} has no executed notebook {executed}")
+    manifest = executed.with_suffix(".json")
+    saved = json.loads(manifest.read_text()) if manifest.exists() else {}
+    ran, today = _notebook_cells(executed, injected=False), _notebook_cells(notebook)
+    cells, diffs = [], []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=ran, b=today, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        for k in range(max(i2 - i1, j2 - j1)):
+            old = ran[i1 + k] if i1 + k < i2 else None
+            new = today[j1 + k] if j1 + k < j2 else None
+            if new is None:
+                cells.append(f"a cell the run had (`{_first_line(old)}`) is gone")
+            else:
+                cells.append(f"code cell {j1 + k + 1} (`{_first_line(new)}`) " + ("is new" if old is None else "changed"))
+            where = f"code cell {j1 + k + 1}" if new is not None else "(gone)"
+            diffs += difflib.unified_diff((old or "").splitlines(), (new or "").splitlines(), f"{section}/{run}: as executed",
+                                          f"{notebook.name} today: {where}", lineterm="", n=1)
+    notes = {k: saved[k] for k in ("migrated", "restamped") if k in saved}
+    return CodeDrift(section, run, notebook.name, cells, "\n".join(diffs), saved.get("finished", "?"), notes)
+
 # %% ../nbs/18_runner.ipynb #cb1ed03b
 def run_files(folder, run: str) -> dict:
     "The files of run `run` in a section folder: its notebook, manifest, CSVs and PNGs (not those of a longer run name such as cpu_wide for cpu)."
@@ -493,8 +582,8 @@ def shown_path(path) -> str:
     return str(path.relative_to(Path.cwd().resolve())) if path.is_relative_to(Path.cwd().resolve()) else str(path)
 
 
-def describe_run(out_dir, section: str, run: str, max_rows: int | None = 30, indent: str = "  ") -> str:
-    "A finished run for the terminal: when and how it ran, each of its CSV tables, and the paths of its notebook, CSV and PNG files."
+def describe_run(out_dir, section: str, run: str, max_rows: int | None = 30, indent: str = "  ", nbs_dir=None) -> str:
+    "A finished run for the terminal: when and how it ran, whether its code is today's notebook's (`code_drift`, given `nbs_dir`), each of its CSV tables, and the paths of its notebook, CSV and PNG files."
     files = run_files(Path(out_dir) / section, run)
     saved = json.loads(files["manifest"].read_text()) if files["manifest"] else {}
     head = f"{section}/{run}"
@@ -503,6 +592,11 @@ def describe_run(out_dir, section: str, run: str, max_rows: int | None = 30, ind
         head += (f" — {saved.get('status', '?')}, {saved.get('seconds', 0):.0f} s, finished {saved.get('finished', '?')}"
                  f" ({parameters}; torch {saved.get('torch', '?')})")
     lines = [head]
+    if nbs_dir is not None and files["notebook"] and section in section_notebooks(nbs_dir):
+        drift = code_drift(section, run, out_dir, nbs_dir)
+        if drift.drifted:
+            lines += textwrap.wrap("code not today's: " + drift.summary(), 100, initial_indent=indent, subsequent_indent=indent + "  ",
+                                   break_on_hyphens=False)
     for csv in files["csv"]:
         lines += ["", indent + csv.name] + [indent + l for l in format_table(csv, max_rows).splitlines()]
     lines.append("")
@@ -697,6 +791,23 @@ def _environment(values: dict):
             else: os.environ[k] = v
 
 
+def relative_path(path, start) -> str:
+    "`path` relative to the folder `start` (with '..' where needed): what an executed notebook records instead of a path of this machine."
+    return Path(os.path.relpath(Path(path).resolve(), Path(start).resolve())).as_posix()
+
+
+def _relative_record(executed: Path, notebook: Path, final: Path, kernel_dir: Path):
+    "Papermill's record of the paths in an executed notebook's metadata (`input_path`, `output_path`, `parameters`), relative to `kernel_dir` as the injected cell is."
+    import nbformat
+
+    nb = nbformat.read(str(executed), as_version=4)
+    record = nb.metadata.get("papermill", {})
+    record.update(input_path=relative_path(notebook, kernel_dir), output_path=relative_path(final, kernel_dir))
+    if "output_dir" in record.get("parameters", {}):
+        record["parameters"]["output_dir"] = relative_path(final.parent, kernel_dir)
+    nbformat.write(nb, str(executed))
+
+
 def _keep_if_reproduced(folder: Path, run: str, before: dict, before_notebook: bytes | None) -> str:
     "After a run that had committed results: keep them when every number is the same (see `compare_results`); say what happened."
     from defective_cnn.records import atomic_write_bytes
@@ -751,7 +862,7 @@ def run_section(
     if not force and state.state == "current":
         log(f"{section}/{run}: up to date — its parameters, the code of {notebook.name} and of the package modules it uses, the networks "
             f"and the data it read are unchanged since this run; --force (force=True) runs it again. Its results:")
-        log(describe_run(out_dir, section, run, max_rows))
+        log(describe_run(out_dir, section, run, max_rows, nbs_dir=nbs_dir))
         return RunResult(section, run, "skipped", output)
     if requires is not None and not _available(requires):
         log(f"{section}/{run}: not run — it requires {REQUIREMENTS[requires]} (requires: {requires}) and this machine has none"
@@ -767,16 +878,17 @@ def run_section(
     before = {kind: {p.name: p.read_bytes() for p in committed[kind]} for kind in ("csv", "png")}
     before_notebook = output.read_bytes() if output.exists() else None
     before_code = json.loads(committed["manifest"].read_text()).get("notebook_code") if committed["manifest"] else None
-    injected = dict(parameters, output_dir=str(folder.resolve()), run_name=run)
+    packaged = notebook.parent.resolve() == packaged_notebooks().resolve()  # run in the output folder, not in site-packages
+    kernel_dir = folder if packaged else notebook.parent  # the kernel's working folder: the paths it is given are relative to it
+    injected = dict(parameters, output_dir=relative_path(folder, kernel_dir), run_name=run)
     injected = {k: v for k, v in injected.items() if k in declared_parameters(notebook)}
     log(f"{section}/{run}: running {shown_path(notebook)} with {parameters or 'its defaults'} into {shown_path(folder)}")
     talker = Talker(log)
-    packaged = notebook.parent.resolve() == packaged_notebooks().resolve()  # run in the output folder, not in site-packages
     started, error = time.time(), ""
     try:
         with _environment(dict(RUN_ENVIRONMENT, **{RUN_INPUTS_ENV: str(inputs_file.resolve())})):
             papermill.execute_notebook(str(notebook), str(running), parameters=injected, kernel_name=kernel,
-                                       cwd=str(folder if packaged else notebook.parent), progress_bar=False, log_output=False,
+                                       cwd=str(kernel_dir), progress_bar=False, log_output=False,
                                        **talker.hooks())
         status = "ok"
     except Exception as e:  # a failing section must not stop the others: recorded and reported
@@ -787,7 +899,12 @@ def run_section(
         log(talker.describe_error(e))
     seconds = time.time() - started
     if running.exists():
-        os.replace(running, output if status == "ok" else folder / f"{run}.failed.ipynb")
+        final = output if status == "ok" else folder / f"{run}.failed.ipynb"
+        try:
+            _relative_record(running, notebook, final, kernel_dir)
+        except Exception as e:  # a notebook nbformat cannot read back (the kernel died mid-write): kept as papermill wrote it
+            log(f"  papermill's paths in {final.name} left as written: {type(e).__name__}: {_shorten(str(e), 200)}")
+        os.replace(running, final)
     inputs = read_inputs(inputs_file)
     inputs_file.unlink(missing_ok=True)
     manifest = dict(format=MANIFEST_FORMAT, section=section, run=run, status=status, parameters=parameters, notebook=notebook.name,

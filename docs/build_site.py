@@ -208,6 +208,31 @@ def _retitle(nb: dict, title: str):
     nb["cells"].insert(0, _markdown_cell(f"# {title}", "docs-title"))
 
 
+def mark_code_drift(stage_dir: Path, repo: Path = REPO):
+    """A note at the top of each staged run page whose executed notebook holds other code than its section notebook today
+    (`runner.code_drift`, read as code): which cells differ, when it ran, its manifest's migrated/restamped notes, and the
+    diff, folded. Runs whose code is today's get no note."""
+    from defective_cnn.runner import code_drift
+
+    for section, runs in section_runs(repo).items():
+        for run in runs:
+            drift = code_drift(section, run.stem, repo / "papermill_runs", repo / "nbs")
+            staged = stage_dir / "papermill_runs" / section / run.name
+            if not drift.drifted or not staged.exists():
+                continue
+            nb = json.loads(staged.read_text(encoding="utf-8"))
+            fence = "`" * max([3] + [len(run) + 1 for run in re.findall(r"`+", drift.diff)])  # longer than any in the code
+            note = (f"\n\n````{{warning}}\n**Not today's code.** {drift.summary()}\n````\n\n<details><summary>The code cells that differ "
+                    f"(as Python reads them: the run's lines −, today's +)</summary>\n\n{fence}diff\n{drift.diff}\n{fence}\n\n</details>\n\n")
+            for cell in nb["cells"]:
+                if cell["cell_type"] == "markdown" and (heading := re.search(r"^#\s+.+$", cell["source"], re.MULTILINE)):
+                    cell["source"] = cell["source"][:heading.end()] + note + cell["source"][heading.end():].lstrip("\n")
+                    break
+            else:
+                nb["cells"].insert(0, _markdown_cell(note, "docs-code-drift"))
+            staged.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
 def stage(stage_dir: Path, repo: Path = REPO, library: str = "defective_cnn") -> dict:
     "Write Sphinx's source tree to `stage_dir` (emptied first). Returns what it holds: dict(library, sections, pages)."
     if stage_dir.exists():
@@ -241,6 +266,7 @@ def stage(stage_dir: Path, repo: Path = REPO, library: str = "defective_cnn") ->
                 f"the section's other runs (`papermill_runs/{section}/`):\n\n```{{toctree}}\n:maxdepth: 1\n\n{listing}\n```\n", "docs-other-runs"))
         write(folder / main.name, main_nb)
         section_pages[section] = f"papermill_runs/{section}/{main.stem}"
+    mark_code_drift(stage_dir, repo)  # runs whose code is not today's say so at their top
 
     md_pages = []
     if markdown_pages(repo):

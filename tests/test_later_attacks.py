@@ -1,4 +1,4 @@
-"Later attacks (issue 27): the adapter's cross-checks against the package's own attacks, bad input, and the section's shared networks."
+"Later attacks (issue 27): the adapter's cross-checks against the package's own attacks, bad input, the section's shared networks, and AutoAttack's stages and flags against what pyautoattack itself lists and raises."
 import pytest
 import torch
 from fastcore.test import test_fail as fails  # `test_` names would be collected by pytest
@@ -104,12 +104,95 @@ def test_autoattack_refuses_a_model_in_training_mode(toy):
         net.eval()
 
 
+def standard_stages(model) -> list:
+    "The attacks of AutoAttack's standard version, in order, as the library itself lists them."
+    from pyautoattack import AutoAttack
+
+    return list(AutoAttack(model, norm="Linf", eps=8 / 255, version="standard", device="cpu").attacks_to_run)
+
+
 def test_autoattack_reports_every_stage_within_eps(toy):
     net, images, labels = toy
     table, adversarial = la.autoattack(net, images[:4], labels[:4], eps=8)
-    assert list(table.stage) == ["clean", *la.AUTOATTACK_STAGES]
+    assert list(table.stage) == ["clean", *standard_stages(net)]
     assert table.n_robust.is_monotonic_decreasing and table.n_robust.iloc[0] == 4
     assert (adversarial - images[:4]).abs().max() <= 8 / 255 + 1e-6
+    assert table["n_flags"].iloc[0] == 0 and table["flags"].iloc[0] == ""  # a plain network trips none of the library's checks
+
+
+class Quantised(nn.Module):
+    "`net` on its input rounded to the 8-bit grid: the same decisions on 8-bit images, and a gradient that is zero everywhere."
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(torch.round(x * 255) / 255)
+
+
+class RandomShift(nn.Module):
+    "`net`'s logits plus one random number per image: the same decisions (and losses), but another output at every call."
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        logits = self.net(x)
+        return logits + torch.randn(len(logits), 1, device=logits.device)
+
+
+class Probabilities(nn.Module):
+    "`net`'s softmax instead of its logits."
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x).softmax(1)
+
+
+@pytest.fixture(scope="module")
+def attacked(toy):
+    "AutoAttack (ε 8) on 4 images of the toy network behind `wrapper`, once per wrapper: (table, the wrapped model)."
+    net, images, labels = toy
+    done = {}
+    def attack(wrapper):
+        if wrapper not in done:
+            model = wrapper(net).eval()
+            done[wrapper] = la.autoattack(model, images[:4], labels[:4], eps=8)[0], model
+        return done[wrapper]
+    return attack
+
+
+def flags_of(table) -> set:
+    "The distinct flags `autoattack` reported, checked against its count."
+    flags = table["flags"].iloc[0]
+    assert table["n_flags"].iloc[0] == (len(flags.split(" | ")) if flags else 0)
+    return set(flags.split(" | ")) if flags else set()
+
+
+@pytest.mark.parametrize("wrapper, expected", [
+    # pyautoattack's check_zero_gradients (inside APGD), then check_square_sr: Square, which needs no gradient, fools
+    # the images the gradient attacks could not
+    (Quantised, ("points with zero gradient", "Square Attack has decreased the robust accuracy")),
+    (RandomShift, ("it seems to be a randomized defense",)),  # check_randomized
+    (Probabilities, ("the output is a probability distribution",)),  # check_range_output
+])
+def test_autoattack_reports_the_flags_the_library_raises(attacked, wrapper, expected):
+    table, model = attacked(wrapper)
+    flags = flags_of(table)
+    for phrase in expected:
+        assert any(phrase in flag for flag in flags), (phrase, flags)
+    assert len(flags) == len(expected), flags  # and no other check fired
+    assert list(table.stage) == ["clean", *standard_stages(model)]
+
+
+def test_zero_gradients_leave_the_gradient_attacks_without_a_single_image(attacked):
+    "The quantised network's stages: APGD-CE, APGD-T and FAB-T fool nothing, Square (no gradient) fools images."
+    table, _ = attacked(Quantised)
+    robust = dict(zip(table.stage, table.n_robust))
+    assert robust["clean"] == robust["apgd-ce"] == robust["apgd-t"] == robust["fab-t"] == 4
+    assert robust["square"] < 4
 
 
 def test_the_section_networks_are_the_other_sections_own():

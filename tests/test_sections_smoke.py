@@ -90,7 +90,8 @@ def check_smoke_run(smoke_runs, section):
     executed = json.loads(result.output.read_text())
     injected = executed["metadata"]["papermill"]["parameters"]
     assert injected["profile"] == "smoke" and injected["run_name"] == "smoke"
-    assert Path(injected["output_dir"]) == (out / section).resolve()
+    assert not Path(injected["output_dir"]).is_absolute()  # relative to the folder the notebook ran in: nbs/
+    assert (REPO / "nbs" / injected["output_dir"]).resolve() == (out / section).resolve()
     csvs = sorted((out / section).glob("smoke_*.csv"))
     assert csvs, f"{section} wrote no results CSV"
     for csv in csvs:
