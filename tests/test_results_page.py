@@ -1,0 +1,247 @@
+"""Every number and quantifier of docs/results.md's sections, recomputed from the committed CSVs with pandas directly
+(papermill_runs/seeds/cpu_*.csv, their *_gaps.csv and the sections' own CSVs), the paper's from `paper.printed_table`, the
+settings from `settings` and the train profiles. A failure names the sentence the CSVs now give and the page lacks.
+Nothing here holds a measured number: runs re-executed later change the expected text, never the test."""
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from defective_cnn.paper import printed_table
+
+REPO = Path(__file__).resolve().parents[1]
+RUNS = REPO / "papermill_runs"
+PAGE = " ".join((REPO / "docs" / "results.md").read_text(encoding="utf-8").split())
+README = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+
+
+def says(sentence: str, where: str, text: str = PAGE):
+    assert sentence in text, f"docs/results.md, {where}: the CSVs give {sentence!r}, which the page does not say"
+
+
+def seeds(name: str) -> pd.DataFrame:
+    "A `seeds` report CSV (papermill_runs/seeds/cpu_<name>.csv), its group decoded."
+    frame = pd.read_csv(RUNS / "seeds" / f"cpu_{name}.csv")
+    return frame.assign(group=frame.group.map(json.loads))
+
+
+def raw(section: str, pattern: str) -> pd.DataFrame:
+    "The section CSVs matching `pattern`, one frame."
+    paths = sorted((RUNS / section).glob(pattern))
+    assert paths, f"no {section}/{pattern}"
+    return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+
+
+def pc(x, digits=1):
+    "A fraction in percent, as the page prints it."
+    return f"{100 * x:.{digits}f}"
+
+
+def span(low, high, digits=1):
+    "lowest–highest of fractions, in percent (points for gaps)."
+    return f"{pc(low, digits)}–{pc(high, digits)}"
+
+
+def mlh(mean, low, high):
+    return f"{pc(mean)} % ({span(low, high)})"
+
+
+def minus(text: str) -> str:
+    return text.replace("-", "−")
+
+
+def only(frame: pd.DataFrame, **cells) -> pd.Series:
+    for key, value in cells.items():
+        frame = frame[frame[key] == value]
+    assert len(frame) == 1, f"{cells}: {len(frame)} rows"
+    return frame.iloc[0]
+
+
+def plain_group(frame):
+    "Rows of the profile-only group (the section's default runs)."
+    return frame[frame.group.map(lambda g: set(g) == {"profile"})]
+
+
+def paper_value(table: int, row: int, column: str) -> float:
+    "The paper's printed number (percent) at position `row` of `table`'s rows and `column`."
+    return float(printed_table(table).iloc[row][column])
+
+
+# ---------------------------------------------------------------------------------------------------- settings facts
+
+def test_settings_facts_are_the_profiles():
+    from defective_cnn.settings import SETTINGS
+    from defective_cnn.train import get_profile
+    cpu, paper = get_profile("cpu", "fashion-mnist"), get_profile("paper", "cifar10")
+    widths = {0.25: "quarter-width", 0.5: "half-width", 1.0: "full-width"}
+    for text, where in ((PAGE, "docs/results.md"), (README, "README.md")):
+        assert widths[cpu.width] in text and f"{cpu.n_train:,}".replace(",", " ") + " Fashion-MNIST images" in text, where
+        assert f"{cpu.epochs} epochs" in text, where
+    says(f"quarter-width networks on {cpu.n_train:,} Fashion-MNIST images for {cpu.epochs} epochs".replace(",", " "), "intro")
+    says(f"and attacks {SETTINGS['transfer']['cpu']['n_eval']} test images", "intro")
+    says(f"CIFAR-10 for {paper.epochs} epochs ({paper_value(3, 0, 'Test Accuracy'):.1f} %) and attacks "
+         f"{SETTINGS['transfer']['paper']['n_eval']}", "intro")
+    t3 = raw("transfer", "cpu_table3.csv")
+    says(f"(standard ResNet-18: {pc(only(t3, defect='standard').target_test_acc)} % clean accuracy)", "intro")
+    decision = SETTINGS["decision"]["cpu"]
+    assert f"on the same {decision['n_eval']} images" in README
+    says(f"on the same {decision['n_eval']} test images for all 15 networks", "Table 4")
+
+
+# ---------------------------------------------------------------------------------------------------- Table 3
+
+def test_table3():
+    summary, gaps = seeds("table3"), seeds("table3_gaps")
+    wide_group = summary[summary.group.map(lambda g: "sources" in g)]
+    wide = raw("transfer", "cpu_wide*_table3.csv")
+    repetitions = int(wide_group.n_seeds.max())
+    paper_rows = {"standard": 0, "0.5-Bottom": 1, "0.3-Bottom": 2}
+    for defect, label in (("standard", "ResNet-18 standard"), ("0.5-Bottom", "ResNet-18 0.5-Bottom"), ("0.3-Bottom", "ResNet-18 0.3-Bottom")):
+        cells = []
+        for source, column in (("resnet18", "ResNet-18"), ("vgg19", "VGG-19")):
+            row = only(wide_group, source_name=source, defect=defect)
+            paper = paper_value(3, paper_rows[defect], column)
+            assert round(100 * row.value_paper, 2) == round(paper, 2), (defect, source)
+            if repetitions == 1:
+                n = int(only(wide, source_name=source, defect=defect).n_eval)
+                cells.append(f"{pc(row.success_defense_rate)} % (n={n}) / {paper:.1f} %")
+            else:
+                cells.append(f"{mlh(row.success_defense_rate, row.success_defense_rate_lowest, row.success_defense_rate_highest)} / {paper:.1f} %")
+        clean = wide[wide.defect == defect].groupby("seed").target_test_acc.first().mean()
+        says(f"| {label} | {cells[0]} | {cells[1]} | {pc(clean)} % |", f"Table 3, row {label}")
+    if repetitions == 1:
+        says("(`transfer/cpu_wide`, one repetition;", "Table 3's caption")
+        says("In this one repetition (`cpu_wide`)", "Table 3")
+    # the direction from both sources: standard < 0.5-Bottom < 0.3-Bottom
+    for source in ("resnet18", "vgg19"):
+        rates = [only(wide_group, source_name=source, defect=d).success_defense_rate for d in paper_rows]
+        assert rates == sorted(rates), f"Table 3: 'the direction shows from both sources' is false from {source}: {rates}"
+    r18 = [only(wide_group, source_name="resnet18", defect=d).success_defense_rate for d in paper_rows]
+    says(f"(ResNet-18 source: {' → '.join(pc(r, 0) for r in r18)} %)", "Table 3")
+    says(f"({pc(r18[0], 0)} % against the paper's {paper_value(3, 0, 'ResNet-18'):.0f} %)", "Table 3")
+    main = plain_group(summary)
+    standard, defective = only(main, defect="standard"), only(main, defect="0.3-Bottom")
+    says(f"standard target {mlh(standard.success_defense_rate, standard.success_defense_rate_lowest, standard.success_defense_rate_highest)}"
+         .replace(" % (", " % ("), "Table 3, the main job's column")
+    says(f"0.3-Bottom {pc(defective.success_defense_rate)} % ({span(defective.success_defense_rate_lowest, defective.success_defense_rate_highest)})",
+         "Table 3, the main job's column")
+    gap = only(plain_group(gaps), source_name="resnet18", defect="0.3-Bottom")
+    assert gap.n_seeds == 3 and gap.ahead_in_every_seed, "Table 3: 'ahead ... in every repetition'"
+    says(f"the defective target ahead by {span(gap.gap_lowest, gap.gap_highest, 0)} points in every repetition", "Table 3")
+    clean = wide.groupby("defect").target_test_acc.mean()
+    says(f"the defects cost no clean accuracy ({span(clean.min(), clean.max())} %)", "Table 3")
+    assert clean.drop("standard").max() >= clean["standard"] - 0.005, "Table 3: 'the defects cost no clean accuracy'"
+    paper_loss = [paper_value(3, 0, "Test Accuracy") - paper_value(3, i, "Test Accuracy") for i in (1, 2)]
+    says(f"where the paper loses {min(paper_loss):.1f}–{max(paper_loss):.1f} points", "Table 3")
+
+
+# ---------------------------------------------------------------------------------------------------- Table 2
+
+TABLE2_ROWS = {"Standard CNN": "Standard", "Standard CNN + SD": "+ SpatialDropout", "Standard CNN + DB": "+ DropBlock",
+               "Adversarial Training": "Adversarial training", "Defective CNN": "Defective ({defect})"}
+
+
+def test_table2():
+    summary, gaps = plain_group(seeds("table2")), plain_group(seeds("table2_gaps"))
+    first = raw("transfer", "cpu_table2.csv")
+    per_seed = pd.concat([first, raw("transfer", "table2_seed*_table2.csv")]).pivot_table(
+        index=["attack_label", "seed"], columns="target_name", values="adversarial_accuracy")
+    paper = printed_table(2)
+    for name, label in TABLE2_ROWS.items():
+        cells = []
+        for attack, column in (("FGSM8", "FGSM"), ("PGD8", "PGD")):
+            row = only(summary, target_name=name, attack_label=attack)
+            assert round(100 * row.value_paper, 2) == round(paper.loc[name, column], 2), (name, attack)
+            cells.append(f"{mlh(row.adversarial_accuracy, row.adversarial_accuracy_lowest, row.adversarial_accuracy_highest)} / "
+                         f"{paper.loc[name, column]:.1f} %")
+        seed0 = first[first.target_name == name].iloc[0]
+        label = label.format(defect=seed0.defect)
+        says(f"| {label} | {cells[0]} | {cells[1]} | {pc(seed0.target_test_acc)} % |", f"Table 2, row {label}")
+    assert set(summary.n_seeds) == {3}
+    says("mean (lowest–highest) of three repetitions", "Table 2's caption")
+    db = gaps[gaps.target_name == "Standard CNN + DB"]
+    assert db.ahead_in_every_seed.all(), "Table 2: 'DropBlock is ahead of the standard network in every repetition'"
+    db_pgd = only(db, attack_label="PGD8")
+    says(f"DropBlock is ahead of the standard network in every repetition (by {span(db_pgd.gap_lowest, db_pgd.gap_highest)} points against PGD)",
+         "Table 2")
+    sd_ahead = {attack: int((per_seed.loc[attack]["Standard CNN + SD"] > per_seed.loc[attack]["Standard CNN"]).sum()) for attack in ("FGSM8", "PGD8")}
+    assert set(sd_ahead.values()) == {2}, f"Table 2: 'SpatialDropout [ahead] in two of three' — seeds ahead: {sd_ahead}"
+    says("and SpatialDropout in two of three", "Table 2")
+    behind = [paper.loc["Standard CNN", c] - paper.loc[r, c] for r in ("Standard CNN + SD", "Standard CNN + DB") for c in ("FGSM", "PGD")]
+    assert min(behind) > 0
+    says(f"where the paper has both {min(behind):.0f}–{max(behind):.0f} points behind", "Table 2")
+    n = first.n_images.iloc[0]
+    errors = [100 * np.sqrt(2 * p * (1 - p) / n) for p in summary.adversarial_accuracy]
+    says(f"on {n} images a seed the sampling error of a gap is about {np.mean(errors):.0f} points", "Table 2")
+    defective = gaps[gaps.target_name == "Defective CNN"]
+    assert defective.ahead_in_every_seed.all(), "Table 2: the defective network 'is ahead of the standard network in every repetition'"
+    says(f"is ahead of the standard network in every repetition, by {span(defective.gap_lowest.min(), defective.gap_highest.max())} points",
+         "Table 2")
+    paper_gap = [paper.loc["Defective CNN", c] - paper.loc["Standard CNN", c] for c in ("FGSM", "PGD")]
+    says(f"against {paper_gap[0]:.1f} (FGSM) and {paper_gap[1]:.1f} (PGD) in the paper", "Table 2")
+    versus_at = per_seed["Defective CNN"] - per_seed["Adversarial Training"]
+    assert (versus_at < 0).all(), "Table 2: the defective network 'stays behind adversarial training in every repetition'"
+    pgd = -versus_at.loc["PGD8"]
+    says(f"it stays behind adversarial training in every repetition (by {span(pgd.min(), pgd.max())} points against PGD), where the "
+         f"paper's is {paper.loc['Defective CNN', 'PGD'] - paper.loc['Adversarial Training', 'PGD']:.1f} points ahead", "Table 2")
+
+
+# ---------------------------------------------------------------------------------------------------- Table 6
+
+def test_table6():
+    summary, gaps = plain_group(seeds("table6")), plain_group(seeds("table6_gaps"))
+    section = raw("ensemble", "cpu*_table6.csv")
+    section = section[section.target_arch == "resnet18"]
+    paper = printed_table(6)
+    columns = (("resnet18", "ResNet-18"), ("vgg19", "VGG-19"), ("senet18", "SENet-18"))
+    for index, defect in enumerate(("standard", "0.5-Bottom", "0.3-Bottom")):
+        cells = []
+        for source, column in columns:
+            row = only(summary, source=source, defect=defect)
+            assert round(100 * row.value_paper, 2) == round(paper.iloc[index][column], 2), (defect, source)
+            cells.append(f"{mlh(row.success_defense_rate, row.success_defense_rate_lowest, row.success_defense_rate_highest)} / "
+                         f"{paper.iloc[index][column]:.1f} %")
+        says(f"| {defect} | " + " | ".join(cells) + " |", f"Table 6, row {defect}")
+    assert set(summary.n_seeds) == {3}
+    says(f"other test images; {section.n_eval.min()}–{section.n_eval.max()} images behind each rate)", "Table 6's caption")
+    assert gaps.ahead_in_every_seed.all() and len(gaps) == 6, "Table 6: 'against every ensemble, in every repetition, both ... ahead'"
+    by = {d: gaps[gaps.defect == d] for d in ("0.5-Bottom", "0.3-Bottom")}
+    says(f"by {span(by['0.5-Bottom'].gap_lowest.min(), by['0.5-Bottom'].gap_highest.max(), 0)} points for 0.5-Bottom, "
+         f"{span(by['0.3-Bottom'].gap_lowest.min(), by['0.3-Bottom'].gap_highest.max(), 0)} for 0.3-Bottom, "
+         f"mean {span(gaps.gap.min(), gaps.gap.max(), 0)})", "Table 6")
+    paper_gaps = [paper.iloc[i][c] - paper.iloc[0][c] for i in (1, 2) for _, c in columns]
+    says(f"less than the paper's {min(paper_gaps):.0f}–{max(paper_gaps):.0f}", "Table 6")
+    spread = (summary.success_defense_rate_highest - summary.success_defense_rate_lowest).groupby(summary.defect)
+    standard, defective = spread.get_group("standard"), pd.concat([spread.get_group("0.5-Bottom"), spread.get_group("0.3-Bottom")])
+    assert standard.min() > defective.max(), "Table 6: 'it is the standard target whose rate moves most between repetitions'"
+    says(f"({span(standard.min(), standard.max(), 0)} points, against {span(defective.min(), defective.max(), 0)} for the defective ones)",
+         "Table 6")
+
+
+# ---------------------------------------------------------------------------------------------------- Table 7
+
+def test_table7():
+    summary, gaps = plain_group(seeds("table7")), plain_group(seeds("table7_gaps"))
+    section = raw("transfer", "mnist*_table7.csv")
+    paper = printed_table(7)
+    clean = section.groupby("defect").target_test_acc.mean()
+    for index, defect in enumerate(("standard", "0.5-Bottom", "0.3-Bottom")):
+        cells = []
+        for source, column in (("resnet18", "ResNet-18"), ("vgg19", "VGG-19")):
+            row = only(summary, source_name=source, defect=defect)
+            assert round(100 * row.value_paper, 2) == round(paper.iloc[index][column], 2), (defect, source)
+            cells.append(f"{mlh(row.success_defense_rate, row.success_defense_rate_lowest, row.success_defense_rate_highest)} / "
+                         f"{paper.iloc[index][column]:.1f} %")
+        says(f"| {defect} | {cells[0]} | {cells[1]} | {pc(clean[defect])} % |", f"Table 7, row {defect}")
+    says(f"other digits; {section.n_eval.min()}–{section.n_eval.max()} images behind each rate", "Table 7's caption")
+    assert gaps.ahead_in_every_seed.all() and len(gaps) == 4, "Table 7: 'Direction reproduced from both sources in every repetition'"
+    says(f"each defective target is ahead of the standard one by {span(gaps.gap_lowest.min(), gaps.gap_highest.max(), 0)} points", "Table 7")
+    r18 = only(gaps, source_name="resnet18", defect="0.3-Bottom")
+    says(f"from the ResNet-18 source the 0.3-Bottom one by {span(r18.gap_lowest, r18.gap_highest, 0)})", "Table 7")
+    cost = clean["standard"] - clean.drop("standard")
+    says(f"defects cost {span(cost.min(), cost.max())} points of clean accuracy on average", "Table 7")
+    paper_cost = paper.iloc[0]["Test Accuracy"] - paper.iloc[[1, 2]]["Test Accuracy"]
+    says(f"more than the paper's {paper_cost.max():.1f} on full MNIST", "Table 7")
