@@ -245,3 +245,144 @@ def test_table7():
     says(f"defects cost {span(cost.min(), cost.max())} points of clean accuracy on average", "Table 7")
     paper_cost = paper.iloc[0]["Test Accuracy"] - paper.iloc[[1, 2]]["Test Accuracy"]
     says(f"more than the paper's {paper_cost.max():.1f} on full MNIST", "Table 7")
+
+
+# ---------------------------------------------------------------------------------------------------- Tables 8 and 9
+
+def test_tables8_9():
+    summary = plain_group(seeds("tables8_9"))
+    section = raw("graybox", "cpu*_tables8_9.csv")
+    says(f"3; {section.n_eval.min()}–{section.n_eval.max()} images behind each rate; `seeds/cpu_tables8_9.csv`)", "Tables 8 and 9")
+    t8, t9 = printed_table(8), printed_table(9)
+
+    def cell(table, row, column):
+        found = only(summary, table=table, row_label=row, column_label=column)
+        return found, f"{pc(found.success_defense_rate)} % ({span(found.success_defense_rate_lowest, found.success_defense_rate_highest)}"
+    same, text = cell(8, "0.3-Bottom", "0.3-Bottom")
+    says(f"with the same masks and another initialisation {text}; paper {t8.loc['0.3-Bottom', '0.3-Bottom']:.1f} %)", "Table 8")
+    _, text = cell(8, "0.3-Bottom_DIF", "0.3-Bottom")
+    says(f"to one with other masks (DIF) {text}; paper {t8.loc['0.3-Bottom_DIF', '0.3-Bottom']:.1f} %)", "Table 8")
+    standard, text = cell(9, "resnet18", "resnet18")
+    says(f"ResNet-18 {text}; paper {t9.loc['ResNet-18', 'ResNet-18']:.1f} %)", "Table 9")
+    _, text = cell(9, "vgg19", "vgg19")
+    says(f"VGG-19 {text})", "Table 9")
+    per_seed = section.set_index(["table", "row_label", "column_label", "seed"]).sort_index().success_defense_rate
+    gaps = per_seed.loc[8, "0.3-Bottom", "0.3-Bottom"] - per_seed.loc[9, "resnet18", "resnet18"]
+    assert (gaps > 0).all(), "Tables 8 and 9: 'the 0.3-Bottom pair is ahead of the standard ResNet-18 pair in every repetition'"
+    words = ", ".join(pc(g, 0) for g in gaps.iloc[:-1]) + f" and {pc(gaps.iloc[-1], 0)}"
+    paper_gap = t8.loc["0.3-Bottom", "0.3-Bottom"] - t9.loc["ResNet-18", "ResNet-18"]
+    says(f"repetition, by {words} points, a smaller margin than the paper's {paper_gap:.0f}", "Tables 8 and 9")
+
+
+# ---------------------------------------------------------------------------------------------------- Table 10
+
+def test_table10():
+    summary, gaps = plain_group(seeds("table10")), plain_group(seeds("table10_gaps"))
+    section = raw("whitebox", "cpu*_table10.csv")
+    paper = printed_table(10)
+    says(f"(n ≈ {section.n_eval.mean():.0f})", "Table 10")
+    assert section.n_eval.max() - section.n_eval.min() < 0.05 * section.n_eval.mean(), "Table 10: 'n ≈' hides a wide range"
+    for attack, words in (("FGSM4", "FGSM ε 4: "), ("PGD8", "PGD ε 8, 10 steps: ")):
+        ours, theirs = [], []
+        for index, defect in enumerate(("standard", "0.5-Bottom", "0.3-Bottom")):
+            row = only(summary, defect=defect, attack_label=attack)
+            ours.append(f"{pc(row.success_defense_rate)} ({span(row.success_defense_rate_lowest, row.success_defense_rate_highest)})")
+            theirs.append(f"{paper.iloc[index][attack]:.1f}")
+        says(words + " / ".join(ours) + " % (" + " / ".join(theirs) + " %)", f"Table 10, {attack}")
+    assert (section.steps[section.attack_label == "PGD8"] == 10).all()
+    strong, weak = gaps[gaps.attack_label.isin(["FGSM4", "PGD4", "PGD8"])], gaps[gaps.attack_label.isin(["FGSM1", "FGSM2", "PGD2"])]
+    assert strong.ahead_in_every_seed.all(), "Table 10: 'Defective networks are harder to attack' at the strongest attacks, in every repetition"
+    says(f"by {span(strong.gap.min(), strong.gap.max())} points on average at the three strongest attacks (FGSM ε 4, PGD ε 4 and 8; "
+         f"{span(strong.gap_lowest.min(), strong.gap_highest.max())} in single repetitions) and by "
+         f"{span(weak.gap.min(), weak.gap.max(), 0)} points at the three weakest", "Table 10")
+    assert (weak.gap > 0).all() and weak.gap.max() < strong.gap.min()
+
+
+# ---------------------------------------------------------------------------------------------------- Tables 1 and 11
+
+def test_tables1_11():
+    shuffle, shuffle_gaps = plain_group(seeds("table1")), plain_group(seeds("table1_gaps"))
+    bias, bias_gaps = plain_group(seeds("table11")), plain_group(seeds("table11_gaps"))
+    section = raw("shuffle", "cpu*_accuracy.csv")
+    paper = printed_table(1)
+    says(f"on about {round(section.n_eval.mean(), -2):.0f} test images both networks classify correctly", "Table 1")
+    rows = {k: (only(shuffle, model="resnet18", k=k), only(shuffle, model="resnet18 0.1-Bottom", k=k)) for k in (2, 4, 7)}
+    s, d = rows[2]
+    says(f"k = 2: {mlh(s.accuracy, s.accuracy_lowest, s.accuracy_highest)} vs {mlh(d.accuracy, d.accuracy_lowest, d.accuracy_highest)} "
+         f"(paper {paper.iloc[0]['2x2']:.1f} % vs {paper.iloc[1]['2x2']:.1f} %), k = 4: {pc(rows[4][0].accuracy)} % vs {pc(rows[4][1].accuracy)} % "
+         f"(paper {paper.iloc[0]['4x4']:.1f} % vs {paper.iloc[1]['4x4']:.1f} %), k = 7: {pc(rows[7][0].accuracy)} % vs {pc(rows[7][1].accuracy)} %",
+         "Table 1")
+    assert only(shuffle_gaps, k=2).behind_in_every_seed, "Table 1: 'shows at k = 2 in every repetition'"
+    k7 = only(shuffle_gaps, k=7)
+    assert k7.ahead_in_every_seed, "Table 1: 'at k = 7 the defective network is *ahead* in every repetition'"
+    says(f"(by {span(k7.gap_lowest, k7.gap_highest)} points, `seeds/cpu_table1_gaps.csv`), against the paper's 8×8 "
+         f"({paper.iloc[0]['8x8']:.1f} % vs {paper.iloc[1]['8x8']:.1f} %)", "Table 1")
+    frequency = bias[bias.method == "frequency"]
+    words = ", ".join(f"{label} {mlh(r.shape_bias, r.shape_bias_lowest, r.shape_bias_highest)}" for label, r in
+                      (("standard", only(frequency, model="resnet18")),
+                       *[(p, only(frequency, model=f"resnet18 {p}")) for p in ("0.5-Bottom", "0.3-Bottom", "0.1-Bottom")]))
+    says(f"(low frequencies of one image, high of another): {words}", "Table 11, frequency stylisation")
+    styl = raw("stylized", "cpu*_shape_bias.csv")
+    per_seed = styl[styl.method == "frequency"].pivot_table(index="seed", columns="defect", values="shape_bias")
+    assert (per_seed.idxmax(axis=1) == "0.1-Bottom").all(), "Table 11: 'the 0.1-Bottom network is the most shape-biased in every repetition'"
+    gap = only(bias_gaps, method="frequency", model="resnet18 0.1-Bottom")
+    standard = only(frequency, model="resnet18")
+    says(f"in every repetition, by {span(gap.gap_lowest, gap.gap_highest)} points over the standard one, within a spread between repetitions "
+         f"({pc(standard.shape_bias_highest - standard.shape_bias_lowest, 0)} points for the standard network)", "Table 11")
+    assert standard.shape_bias_highest - standard.shape_bias_lowest > gap.gap_highest, "Table 11: the spread 'is larger than the effect'"
+    silhouette = bias[bias.method == "silhouette"]
+    says(f"every network is at {span(silhouette.shape_bias.min(), silhouette.shape_bias.max(), 0)} %", "Table 11, silhouette")
+    says(f"(ImageNet → Stylized-ImageNet: {paper.iloc[0]['IN->SIN']:.1f} % standard, {paper.iloc[1]['IN->SIN']:.1f} % defective)", "Table 11")
+    accuracy = styl.pivot_table(index=["method", "seed"], columns="defect", values="stylized_accuracy")
+    behind = (accuracy["0.1-Bottom"] < accuracy["standard"]).groupby(level="method").sum()
+    assert behind["silhouette"] == 3 and behind["frequency"] == 2, (
+        f"Table 11: '*behind* the standard one in every repetition with silhouette stylisation and in two of three with frequency' — {dict(behind)}")
+
+
+# ---------------------------------------------------------------------------------------------------- Figure 4
+
+def test_figure4():
+    from defective_cnn.settings import SETTINGS
+    summary, gaps = plain_group(seeds("figure4")), plain_group(seeds("figure4_gaps"))
+    noise = SETTINGS["noise"]["cpu"]
+    says(f"on {noise['n_eval']} images every network gets right, mean of {noise['noise_seeds']} noise seeds, three repetitions", "Figure 4")
+    at32 = summary[summary.sigma == 32]
+    words = ", ".join(f"{label} {mlh(r.accuracy, r.accuracy_lowest, r.accuracy_highest)}" for label, r in
+                      [("standard", only(at32, row_label="resnet18"))]
+                      + [(p, only(at32, row_label=f"resnet18 {p}")) for p in ("0.5-Bottom", "0.3-Bottom", "0.1-Bottom")])
+    says(f"at σ = 32: {words}", "Figure 4")
+    defective = gaps[gaps.row_label == "resnet18 0.1-Bottom"].set_index("sigma")
+    behind = sorted(defective.index[defective.behind_in_every_seed])
+    assert behind == [s for s in defective.index if behind[0] <= s <= behind[-1]], f"Figure 4: behind in every repetition at σ {behind}"
+    run = defective.loc[behind]
+    says(f"at σ {behind[0]:.0f} to {behind[-1]:.0f} the 0.1-Bottom network is *less* accurate than the standard one in every repetition "
+         f"(by {-100 * run.gap_highest.max():.2f}–{-100 * run.gap_lowest.min():.1f} points", "Figure 4")
+
+
+# ---------------------------------------------------------------------------------------------------- Figure 5
+
+def test_figure5():
+    summary = plain_group(seeds("figure5"))
+    section = raw("keep_prob", "cpu*_tradeoff.csv")
+    paper = printed_table(13)
+    clean = section.groupby("keep_prob").test_acc.mean()
+    for p in (0.1, 0.3, 0.5, 0.7, 1.0):
+        row = only(summary, keep_prob=p)
+        label, paper_row = ("standard", "ResNet-18") if p == 1.0 else (f"{p:g}", f"{p:g}-Bottom")
+        says(f"| {label} | {mlh(row.success_defense_rate, row.success_defense_rate_lowest, row.success_defense_rate_highest)} / "
+             f"{paper.loc[paper_row, 'PGD16']:.1f} % | {pc(clean[p])} % / {paper.loc[paper_row, 'Acc']:.1f} % |", f"Figure 5, row {label}")
+    rates = section.pivot_table(index="target_seed", columns="keep_prob", values="success_defense_rate")
+    for high, low in ((1.0, 0.7), (0.7, 0.5), (0.5, 0.3)):
+        assert (rates[low] > rates[high]).all(), f"Figure 5: 'robustness rises at each of those steps in every seed' fails at p {high} → {low}"
+    rises = rates[0.1] > rates[0.3]
+    risen, fallen = list(rates.index[rises]), list(rates.index[~rises])
+    assert len(fallen) == 1, f"Figure 5: from p 0.3 to 0.1 it rises in seeds {risen}"
+    says(f"it rises in the runs of target seeds {risen[0]} and {risen[1]} but not in seed {fallen[0]} "
+         f"({pc(rates.loc[fallen[0], 0.3])} % at p = 0.3, {pc(rates.loc[fallen[0], 0.1])} % at p = 0.1)", "Figure 5")
+    assert clean.idxmin() == 0.1, "Figure 5: 'The smallest p costs the most accuracy'"
+    paper_cost = paper.loc["ResNet-18", "Acc"] - paper.loc["0.1-Bottom", "Acc"]
+    says(f"({pc(clean[1.0] - clean[0.1])} points at p = 0.1 on average; the paper loses {paper_cost:.1f})", "Figure 5")
+    spread = (summary.success_defense_rate_highest - summary.success_defense_rate_lowest).set_axis(summary.keep_prob)
+    says(f"at most {pc(spread.drop(1.0).max())} points for defective networks but {pc(spread[1.0])} for the standard one", "Figure 5")
+    best, worst = only(summary, keep_prob=1.0).success_defense_rate_highest, only(summary, keep_prob=0.7).success_defense_rate_lowest
+    says(f"best seed ({pc(best)} %) stays {pc(worst - best)} points below the worst 0.7-Bottom one ({pc(worst)} %)", "Figure 5")
