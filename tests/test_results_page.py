@@ -65,6 +65,12 @@ def plain_group(frame):
     return frame[frame.group.map(lambda g: set(g) == {"profile"})]
 
 
+def pp(value, digits=1):
+    "A number the paper prints, rounded half up as a reader would (60.65 -> 60.7, where binary float formatting gives 60.6)."
+    from decimal import ROUND_HALF_UP, Decimal
+    return str(Decimal(repr(round(float(value), 6))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
 def paper_value(table: int, row: int, column: str) -> float:
     "The paper's printed number (percent) at position `row` of `table`'s rows and `column`."
     return float(printed_table(table).iloc[row][column])
@@ -269,6 +275,7 @@ def test_tables8_9():
     per_seed = section.set_index(["table", "row_label", "column_label", "seed"]).sort_index().success_defense_rate
     gaps = per_seed.loc[8, "0.3-Bottom", "0.3-Bottom"] - per_seed.loc[9, "resnet18", "resnet18"]
     assert (gaps > 0).all(), "Tables 8 and 9: 'the 0.3-Bottom pair is ahead of the standard ResNet-18 pair in every repetition'"
+    gaps = gaps.sort_index()  # seed 0, 1, 2
     words = ", ".join(pc(g, 0) for g in gaps.iloc[:-1]) + f" and {pc(gaps.iloc[-1], 0)}"
     paper_gap = t8.loc["0.3-Bottom", "0.3-Bottom"] - t9.loc["ResNet-18", "ResNet-18"]
     says(f"repetition, by {words} points, a smaller margin than the paper's {paper_gap:.0f}", "Tables 8 and 9")
@@ -386,3 +393,108 @@ def test_figure5():
     says(f"at most {pc(spread.drop(1.0).max())} points for defective networks but {pc(spread[1.0])} for the standard one", "Figure 5")
     best, worst = only(summary, keep_prob=1.0).success_defense_rate_highest, only(summary, keep_prob=0.7).success_defense_rate_lowest
     says(f"best seed ({pc(best)} %) stays {pc(worst - best)} points below the worst 0.7-Bottom one ({pc(worst)} %)", "Figure 5")
+
+
+# ---------------------------------------------------------------------------------------------------- Tables 5 and 12-16
+
+ABLATION_ROWS = {"ResNet-18": "standard", "0.5-Bottom": "0.5-Bottom", "0.5-Top": "0.5-Top",
+                 "0.5-Bottom_DC": "0.5-Bottom, defective channels (DC)", "0.5-Bottom_SM": "0.5-Bottom, shared mask (SM)", "0.1-Bottom": "0.1-Bottom"}
+ABLATION_COLUMNS = ("FGSM16", "PGD16", "PGD32", "CW20", "CW10")
+
+
+def signed(value, digits=1):
+    return minus(f"{value:+.{digits}f}")
+
+
+def test_tables12_16():
+    every = seeds("tables12-16")
+    summary = every[every.group.map(lambda g: "rows" not in g)]
+    gaps = seeds("tables12-16_gaps")
+    gaps = gaps[gaps.group.map(lambda g: "rows" not in g)]
+    section = raw("ablation", "cpu_table.csv")
+    section = pd.concat([section, raw("ablation", "cpu_seed*_table.csv")])
+    paper = printed_table(13)
+    clean = section.groupby("row_label").test_acc.mean()
+    for name, label in ABLATION_ROWS.items():
+        cells = []
+        for column in ABLATION_COLUMNS:
+            row = only(summary, row_label=name, column_label=column)
+            cell = f"{pc(row.success_defense_rate)} ({span(row.success_defense_rate_lowest, row.success_defense_rate_highest)})"
+            if column in paper.columns:
+                assert round(100 * row.value_paper, 2) == round(paper.loc[name, column], 2), (name, column)
+                cell += f" / {pp(paper.loc[name, column])}"
+            cells.append(cell)
+        says(f"| {label} | " + " | ".join(cells) + f" | {pc(clean[name])} |", f"Tables 12-16, row {label}")
+    n = section.pivot_table(index="column_label", values="n_eval", aggfunc=["min", "max"])
+    transfer = n.loc[["FGSM16", "PGD16", "PGD32"]]
+    says(f"on {section.n_images[section.column_label == 'PGD16'].iloc[0]} images ({transfer['min'].min().iloc[0]}–{transfer['max'].max().iloc[0]} "
+         f"images behind each rate), and CW-L2 on the first {section.n_images[section.column_label == 'CW20'].iloc[0]} "
+         f"(κ 20, Table 13's: {n.loc['CW20'].iloc[0]}–{n.loc['CW20'].iloc[1]} images; κ 10: {n.loc['CW10'].iloc[0]}–{n.loc['CW10'].iloc[1]})",
+         "Tables 12-16's caption")
+
+    def ranged(row, columns, digits=0):
+        found = gaps[(gaps.row_label == row) & gaps.column_label.isin(columns)]
+        return span(found.gap_lowest.min(), found.gap_highest.max(), digits)
+    for row in ("0.5-Bottom", "0.1-Bottom"):
+        assert gaps[gaps.row_label == row].ahead_in_every_seed.all(), f"Tables 12-16: '{row} beats the standard network in every column'"
+    says(f"0.5-Bottom by {ranged('0.5-Bottom', ABLATION_COLUMNS[:3])} points against FGSM and PGD, {ranged('0.5-Bottom', ['CW20'])} against "
+         f"CW20 and {ranged('0.5-Bottom', ['CW10'])} against CW10; 0.1-Bottom by {ranged('0.1-Bottom', ABLATION_COLUMNS[:3])}, "
+         f"{ranged('0.1-Bottom', ['CW20'])} and {ranged('0.1-Bottom', ['CW10'])}.", "Tables 12-16")
+    top = gaps[gaps.row_label == "0.5-Top"].set_index("column_label")
+    bottom = gaps[gaps.row_label == "0.5-Bottom"].set_index("column_label")
+    assert top.loc[list(ABLATION_COLUMNS[:3])].ahead_in_every_seed.all() and (top.gap < bottom.gap).all()
+    says(f"0.5-Top is ahead of the standard network by {ranged('0.5-Top', ABLATION_COLUMNS[:3])} points against FGSM and PGD", "Tables 12-16")
+    per_seed = section.pivot_table(index=["column_label", "seed"], columns="row_label", values="success_defense_rate")
+    top_behind = (per_seed["0.5-Top"] < per_seed["ResNet-18"]).groupby(level="column_label").sum()
+    assert top_behind["CW20"] == 1 and top_behind.drop("CW20").eq(0).all(), f"Tables 12-16: 0.5-Top 'behind it once against CW20': {dict(top_behind)}"
+    dc = gaps[gaps.row_label == "0.5-Bottom_DC"]
+    says(f"(DC: {signed(100 * dc.gap_lowest.min(), 0)} to {signed(100 * dc.gap_highest.max(), 0)} points", "Tables 12-16")
+    dc_behind = (per_seed["0.5-Bottom_DC"] < per_seed["ResNet-18"]).groupby(level="column_label").sum()
+    assert (dc_behind > 0).all(), f"Tables 12-16: DC 'behind the standard network in some repetition in every column': {dict(dc_behind)}"
+    says(f"({paper.loc['ResNet-18', 'CW20']:.0f} % of CW20 images, 0.1-Bottom {paper.loc['0.1-Bottom', 'CW20']:.0f} %)", "Tables 12-16")
+    assert paper.loc["0.5-Bottom_SM", "PGD16"] > paper.loc["0.5-Bottom", "PGD16"], "Tables 12-16: SM 'the paper: better'"
+    says(f"(the paper's SM is {paper.loc['0.5-Bottom_SM', 'PGD16'] - paper.loc['0.5-Bottom', 'PGD16']:.0f} points better in Table 13)", "ablation conclusions")
+    says(f"gains on average {pc(top.gap['FGSM16'])}, {pc(top.gap['PGD16'])} and {pc(top.gap['PGD32'])} points against FGSM16, PGD16 and PGD32 "
+         f"(ahead in every repetition; {pc(top.gap['CW20'])} against CW20, where it is behind once)", "ablation conclusions")
+    assert paper.loc["0.5-Top", ["FGSM16", "PGD16", "PGD32"]].le(paper.loc["ResNet-18", ["FGSM16", "PGD16", "PGD32"]] + 0.01).all(), \
+        "ablation conclusions: 'where the paper's gains nothing'"
+    says(f"with one seed at {signed(100 * top.gap_lowest['PGD16'])} against PGD16", "ablation conclusions")
+
+
+def test_width_and_ensembles_of_two():
+    every, gaps = seeds("tables12-16"), seeds("tables12-16_gaps")
+    summary = every[every.group.map(lambda g: "rows" in g)]
+    gaps = gaps[gaps.group.map(lambda g: "rows" in g)]
+    paper = printed_table(13)
+    columns = ("FGSM16", "PGD16", "PGD32")
+    for name, label in (("0.5-Bottom_x2", "0.5-Bottom ×2 "), ("ResNet-18_EN", "an ensemble of two standard networks "),
+                        ("0.5-Bottom_EN", "an ensemble of two 0.5-Bottom networks ")):
+        ours = [only(summary, row_label=name, column_label=c) for c in columns]
+        says(label + " / ".join(f"{pc(r.success_defense_rate)} ({span(r.success_defense_rate_lowest, r.success_defense_rate_highest)})" for r in ours)
+             + " % (" + " / ".join(pp(paper.loc[name, c]) for c in columns) + " %)", f"ensembles of two, {name}")
+    ahead = gaps[gaps.row_label.isin(["0.5-Bottom_x2", "0.5-Bottom_EN"])]
+    assert ahead.ahead_in_every_seed.all(), "ensembles of two: 'the ×2 and the defective ensemble are ahead ... inside every repetition'"
+    standard = gaps[gaps.row_label == "ResNet-18_EN"]
+    assert not standard.ahead_in_every_seed.any()
+    says(f"(by {span(ahead.gap_lowest.min(), ahead.gap_highest.max(), 0)} points), the standard ensemble is not "
+         f"({signed(100 * standard.gap_lowest.min(), 0)} to {signed(100 * standard.gap_highest.max(), 0)})", "ensembles of two")
+
+
+def test_cw_budget():
+    budget, reach = raw("ablation", "cpu*_cw_budget.csv"), raw("ablation", "cpu*_cw_reach.csv")
+    says(f"on the {budget.n_images.min()}–{budget.n_images.max()} of the first 32 test images its source gets right", "CW budget")
+    for kappa, label in ((20.0, "20 (Table 13's)"), (10.0, "10")):
+        mine = budget[budget.confidence == kappa]
+        seed0 = mine[mine.seed == 0].set_index("steps").success_rate
+        at = lambda steps: ", ".join(pc(v, 0) for v in mine[mine.steps == steps].sort_values("seed").success_rate)
+        reached = ", ".join(pc(v, 0) for v in reach[reach.confidence == kappa].sort_values("seed").reachable_share)
+        says(f"| {label} | " + " / ".join(pc(seed0[s], 0) for s in (25, 50, 100, 200)) + f" % | {at(100)} % | {at(200)} % | {reached} % |",
+             f"CW budget, κ {kappa:g}")
+    third = budget[(budget.seed == 2) & (budget.confidence == 20) & (budget.steps == 200)].iloc[0]
+    third_reach = reach[(reach.seed == 2) & (reach.confidence == 20)].iloc[0]
+    says(f"passes it, {round(third.success_rate * third.n_images)} of {third.n_images} images against "
+         f"{round(third_reach.reachable_share * third_reach.n_images)})", "CW budget")
+    margins = reach.groupby("seed").median_reachable_margin.first()
+    says(f"the median margin reachable anywhere in the box is {margins.min():.1f}–{margins.max():.1f}", "CW budget")
+    at100 = budget[(budget.confidence == 10) & (budget.steps == 100)].success_rate
+    says(f"with 100 steps CW succeeds on {span(at100.min(), at100.max(), 0)} % of them", "CW budget")
