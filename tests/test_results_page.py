@@ -451,13 +451,13 @@ def test_tables12_16():
     says(f"(DC: {signed(100 * dc.gap_lowest.min(), 0)} to {signed(100 * dc.gap_highest.max(), 0)} points", "Tables 12-16")
     dc_behind = (per_seed["0.5-Bottom_DC"] < per_seed["ResNet-18"]).groupby(level="column_label").sum()
     assert (dc_behind > 0).all(), f"Tables 12-16: DC 'behind the standard network in some repetition in every column': {dict(dc_behind)}"
-    says(f"({paper.loc['ResNet-18', 'CW20']:.0f} % of CW20 images, 0.1-Bottom {paper.loc['0.1-Bottom', 'CW20']:.0f} %)", "Tables 12-16")
+    says(f"resists {paper.loc['ResNet-18', 'CW20']:.0f} % of CW20 images, 0.1-Bottom {paper.loc['0.1-Bottom', 'CW20']:.0f} %)", "Tables 12-16")
     assert paper.loc["0.5-Bottom_SM", "PGD16"] > paper.loc["0.5-Bottom", "PGD16"], "Tables 12-16: SM 'the paper: better'"
     says(f"(the paper's SM is {paper.loc['0.5-Bottom_SM', 'PGD16'] - paper.loc['0.5-Bottom', 'PGD16']:.0f} points better in Table 13)", "ablation conclusions")
     says(f"gains on average {pc(top.gap['FGSM16'])}, {pc(top.gap['PGD16'])} and {pc(top.gap['PGD32'])} points against FGSM16, PGD16 and PGD32 "
          f"(ahead in every repetition; {pc(top.gap['CW20'])} against CW20, where it is behind once)", "ablation conclusions")
-    assert paper.loc["0.5-Top", ["FGSM16", "PGD16", "PGD32"]].le(paper.loc["ResNet-18", ["FGSM16", "PGD16", "PGD32"]] + 0.01).all(), \
-        "ablation conclusions: 'where the paper's gains nothing'"
+    assert paper.loc["0.5-Top", ["FGSM16", "PGD16", "PGD32"]].le(paper.loc["ResNet-18", ["FGSM16", "PGD16", "PGD32"]] + 0.5).all(), \
+        "ablation conclusions: 'where the paper's gains nothing' (half a point at most)"
     says(f"with one seed at {signed(100 * top.gap_lowest['PGD16'])} against PGD16", "ablation conclusions")
 
 
@@ -498,3 +498,32 @@ def test_cw_budget():
     says(f"the median margin reachable anywhere in the box is {margins.min():.1f}–{margins.max():.1f}", "CW budget")
     at100 = budget[(budget.confidence == 10) & (budget.steps == 100)].success_rate
     says(f"with 100 steps CW succeeds on {span(at100.min(), at100.max(), 0)} % of them", "CW budget")
+
+
+# ---------------------------------------------------------------------------------------------------- Table 4 (stale run, its CSVs as committed)
+
+def test_table4():
+    boundary = pd.read_csv(RUNS / "decision" / "cpu_table4.csv").set_index("row_label")
+    ratios = pd.read_csv(RUNS / "decision" / "cpu_ratios.csv")
+    hsj = ratios[ratios.attack != "boundary"].set_index("row_label")
+    paper = printed_table(4)["S(M)"]
+    for name, label in (("Standard CNN + SD", "+ SpatialDropout"), ("Standard CNN + DB", "+ DropBlock"),
+                        ("Standard CNN + LS", "+ label smoothing"), ("Defective CNN", "0.1-Bottom")):
+        b, h = boundary.loc[name], hsj.loc[name]
+        says(f"| {label} | {b.ratio_to_reference:.2f} ({b.ratio_low:.2f}–{b.ratio_high:.2f}) | {b.ratio_seed_min:.2f}–{b.ratio_seed_max:.2f} | "
+             f"{pp(paper[name] / paper['Standard CNN'], 2 if name != 'Defective CNN' else 1)} | "
+             f"{h.ratio_to_reference:.2f} ({h.ratio_low:.2f}–{h.ratio_high:.2f}) |", f"Table 4, row {label}")
+    assert (boundary.steps == boundary.converged_at).all() and boundary.n_seeds.eq(3).all() and boundary.n_images.eq(100).all()
+    standard, defective = boundary.loc["Standard CNN"], boundary.loc["Defective CNN"]
+    says(f"Clean accuracy: standard {pc(standard.test_acc)} % ({pc(standard.test_acc_min)}–{pc(standard.test_acc_max)} over the seeds), "
+         f"0.1-Bottom {pc(defective.test_acc)} % ({pc(defective.test_acc_min)}–{pc(defective.test_acc_max)})", "Table 4")
+    assert boundary.ratio_to_reference.idxmax() == "Defective CNN" and hsj.ratio_to_reference.idxmax() == "Defective CNN", \
+        "Table 4: 'the defective network's S(M) is the largest of the five rows under both attacks'"
+    says(f"but only by {pc(defective.ratio_to_reference - 1, 0)} % (Boundary) and {pc(hsj.loc['Defective CNN'].ratio_to_reference - 1, 0)} % "
+         f"(HopSkipJump) where the paper has {pp(paper['Defective CNN'] / paper['Standard CNN'], 1)} times", "Table 4")
+    says(f"(same-seed ratios {defective.ratio_seed_min:.2f}–{defective.ratio_seed_max:.2f}", "Table 4")
+    order = boundary.drop(["Standard CNN", "Defective CNN"]).ratio_to_reference.sort_values()
+    short = {"Standard CNN + SD": "SD", "Standard CNN + DB": "DB", "Standard CNN + LS": "LS"}
+    says("(ours: " + " < ".join(f"{short[n]} {v:.2f}" for n, v in order.items()) + "; the paper: "
+         + " < ".join(f"{short[n]} {pp(paper[n] / paper['Standard CNN'], 2)}" for n in (paper.drop(["Standard CNN", "Defective CNN"]) / paper["Standard CNN"]).sort_values().index)
+         + ")", "Table 4")
