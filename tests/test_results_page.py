@@ -527,3 +527,21 @@ def test_table4():
     says("(ours: " + " < ".join(f"{short[n]} {v:.2f}" for n, v in order.items()) + "; the paper: "
          + " < ".join(f"{short[n]} {pp(paper[n] / paper['Standard CNN'], 2)}" for n in (paper.drop(["Standard CNN", "Defective CNN"]) / paper["Standard CNN"]).sort_values().index)
          + ")", "Table 4")
+
+
+# ---------------------------------------------------------------------------------------------------- Figures 3, 6 and 14
+
+def test_examples_and_training_curves():
+    examples = raw("adversarial_examples", "cpu_examples.csv")
+    fooled = examples.groupby(["eps", "model"]).fooled.agg(["sum", "count"])
+    at16, at32 = fooled.loc[16], fooled.loc[32]
+    says(f"(ε 16: {at16.loc['0.1-Bottom', 'sum']} of {at16.loc['0.1-Bottom', 'count']} for 0.1-Bottom, {at16.loc['ResNet-18', 'sum']} of "
+         f"{at16.loc['ResNet-18', 'count']} for the standard one; ε 32: all {at32['count'].iloc[0]})", "Figures 3 and 6")
+    assert (at32["sum"] == at32["count"]).all(), "Figures 3 and 6: 'ε 32: all'"
+    curves = raw("training_curves", "cpu_curves.csv")
+    final = curves[(curves.split == "test") & (curves.epoch == curves.epochs)].drop_duplicates("name")
+    bottom = final[final.defect.str.contains("Bottom", na=False)]
+    others = final.drop(bottom.index)
+    says(f"final test accuracy of the {len(bottom)} networks with bottom masks is {span(bottom.accuracy.min(), bottom.accuracy.max())} %, of the "
+         f"{len(others)} others {span(others.accuracy.min(), others.accuracy.max())} %", "Figure 14")
+    says(f"the {len(final)} `cpu` networks this zoo held", "Figure 14")
