@@ -16,19 +16,18 @@ import numpy as np
 import pandas as pd
 
 from .paper import keep_prob_tradeoff, paper_table
-from .repeats import finished_runs, repetition_group
+from .repeats import BEYOND, COMPARISONS, comparison_spec, gather
 from . import runner
 from .runner import load_runs
 from .settings import SETTINGS
 
 
 # %% auto #0
-__all__ = ['PROFILES', 'MIN_SEEDS', 'CONFIDENCE', 'BAND', 'VERDICTS', 'NO_CLAIM', 'SHOWN', 'NO_RUN', 'BEYOND', 'RULE',
-           'BOOTSTRAP', 'FIGURE5_P', 'LATER_ATTACKS', 'LATER_ENSEMBLE', 'CLAIMS', 'seed_interval', 'verdict',
-           'PaperCell', 'cell', 'paper_value', 'Claim', 'profile_rows', 'differences', 'seed_values', 'smallest_step',
-           'paper_smallest_step', 'later_attack', 'autoattack_claim', 'claims_table', 'claims_text', 'beyond_sentence',
-           'summary_sentence', 'claims_markdown', 'format_claims', 'autoattack_sentence', 'later_attacks_sentence',
-           'later_attacks_table']
+__all__ = ['PROFILES', 'MIN_SEEDS', 'CONFIDENCE', 'BAND', 'VERDICTS', 'NO_CLAIM', 'SHOWN', 'NO_RUN', 'RULE', 'BOOTSTRAP',
+           'FIGURE5_P', 'LATER_ATTACKS', 'LATER_ENSEMBLE', 'CLAIMS', 'seed_interval', 'verdict', 'PaperCell', 'cell',
+           'paper_value', 'Claim', 'differences', 'seed_values', 'smallest_step', 'paper_smallest_step', 'later_attack',
+           'autoattack_claim', 'claims_table', 'claims_text', 'beyond_sentence', 'summary_sentence', 'claims_markdown',
+           'format_claims', 'autoattack_sentence', 'later_attacks_sentence', 'later_attacks_table']
 
 # %% ../nbs/24_claims.ipynb #70cc398d
 PROFILES = ("cpu", "gpu")  # the profiles the table has a column for, in that order
@@ -39,7 +38,6 @@ VERDICTS = ("in size", "in direction", "too close to call", "not reproduced", "o
 NO_CLAIM = "no claim"  # a row beyond the paper is not judged against it: its verdict says what it shows
 SHOWN = tuple(f"{NO_CLAIM}; {s}" for s in ("ahead", "behind", "too close to call"))
 NO_RUN = "no run yet"
-BEYOND = "beyond the paper"  # the `where` of rows that test what the paper did not run
 
 RULE = (f"Each row compares two of our rows inside each seed, as the paper's value compares the same two rows: a difference in "
         f"points of the rate (row minus reference), or for Table 4 a ratio (the row's median S(M) over the images divided by the "
@@ -57,7 +55,7 @@ RULE = (f"Each row compares two of our rows inside each seed, as the paper's val
         f"seeds only widens the interval, so it can make a row too close to call, never in size. Rows beyond the paper are "
         f"not judged against it: their verdict says what the interval shows (ahead, behind, too close to call).")
 
-
+# %% ../nbs/24_claims.ipynb #e24e6a8a
 def seed_interval(values, errors=None, confidence: float = CONFIDENCE) -> tuple:
     """(mean, low, high) of the mean over seeds: mean ± t(k−1) · √(max(s², mean(errors²)) / k), `errors` each seed's sampling
     error in the values' unit (None: not known, the seeds' spread alone); (mean, nan, nan) for fewer than 2 seeds."""
@@ -80,7 +78,7 @@ def seed_interval(values, errors=None, confidence: float = CONFIDENCE) -> tuple:
     half = t.ppf(0.5 + confidence / 2, k - 1) * math.sqrt(max(between, sampling) / k)
     return (mean, mean - half, mean + half)
 
-
+# %% ../nbs/24_claims.ipynb #1cd87dfa
 def verdict(seed_values, paper_value=None, sign: int | None = None, kind: str = "difference", min_seeds: int = MIN_SEEDS,
             errors=None, claimed: bool = True) -> str:
     """The rule above for one claim: `seed_values` ours per seed (points, or ratios for `kind='ratio'`), `errors` their sampling
@@ -157,12 +155,9 @@ def paper_value(pairs, kind: str = "difference") -> float:
 # %% ../nbs/24_claims.ipynb #d3990383
 @dataclass(frozen=True)
 class Claim:
-    "One claim of the paper, as our CSVs test it: two of our rows compared inside each seed, and the paper's same comparison."
-    where: str  # 'Table 3', 'Figure 5', or 'beyond the paper'
+    "One claim of the paper, as our CSVs test it: two rows of one comparison compared inside each seed, and the paper's same comparison."
+    comparison: str  # a key of `repeats.COMPARISONS`: the section, CSV and number compared, and the table's `where`
     claim: str  # the claim in a few words
-    section: str  # papermill_runs/<section>/
-    result: str  # the runs' CSV: <section>/<run>_<result>.csv
-    metric: str  # the column compared
     row: dict  # column -> value naming our row (the one the paper puts ahead, or behind: see the paper's sign)
     reference: dict  # column -> value naming the row it is compared with
     paper: tuple | Callable | None = ()  # (row cell, reference cell) pairs of the paper (mean over pairs), a function, or None: no number
@@ -177,6 +172,23 @@ class Claim:
     quantity: Callable | None = None  # instead of row − reference: rows -> per-seed (seed, value, error, n_lowest, n_highest)
     subject: str = ""  # how a generated sentence names this row (beyond the paper: the attack, or the reference network)
     unit: str | None = None  # the column naming each image: its sampling error is a paired bootstrap over them (else binomial)
+    metric: str | None = None  # the column compared; None: the comparison's
+    result: str | None = None  # the runs' CSV, <section>/<run>_<result>.csv; None: the comparison's
+
+    def __post_init__(self):
+        spec = comparison_spec(self.comparison)  # an unknown comparison is an error here
+        object.__setattr__(self, "metric", self.metric or spec["metric"])
+        object.__setattr__(self, "result", self.result or spec["result"])
+
+    @property
+    def section(self) -> str:
+        "papermill_runs/<section>/: the comparison's."
+        return COMPARISONS[self.comparison]["section"]
+
+    @property
+    def where(self) -> str:
+        "How the table names the claim's comparison: 'Table 3', 'Tables 1, 11', or 'beyond the paper'."
+        return comparison_spec(self.comparison)["where"]
 
     def paper_value(self):
         "The paper's number for this claim (None where it prints none)."
@@ -186,33 +198,6 @@ class Claim:
 
 
 # %% ../nbs/24_claims.ipynb #5954b5d3
-def _notebook(out_dir, section: str) -> Path:
-    "The section notebook beside a checkout's runs folder, else the installed one."
-    beside = Path(out_dir).parent / "nbs" / f"{section}.ipynb"
-    return beside if beside.exists() else runner.locate().nbs_dir / f"{section}.ipynb"
-
-
-def profile_rows(out_dir, section: str, result: str, profile: str) -> pd.DataFrame:
-    """The rows that every finished run of `section` at `profile` wrote to `<run>_<result>.csv` in `out_dir`, with its `run` and
-    repetition `group` (`repeats.repetition_group`); only runs that `out_dir/runs.yaml` names, where there is one (a retired run
-    is not read); empty when there are none. A CSV whose `profile` column says another profile is an error."""
-    out_dir = Path(out_dir)
-    listed = load_runs(out_dir / "runs.yaml").get(section, {}) if (out_dir / "runs.yaml").exists() else None
-    frames = []
-    for run, manifest in finished_runs(section, out_dir, profile).items():
-        csv = out_dir / section / f"{run}_{result}.csv"
-        if (listed is not None and run not in listed) or not csv.exists():
-            continue
-        frame = pd.read_csv(csv)
-        profiles = set(frame["profile"].astype(str)) if "profile" in frame else {"(no profile column)"}
-        if profiles != {profile}:
-            raise ValueError(f"{csv}: its manifest says profile {profile!r}, its rows say {sorted(profiles)}")
-        state = runner.run_state(section, run, listed[run], _notebook(out_dir, section), out_dir, check_data=False) if listed else None
-        frames.append(frame.assign(run=run, group=repetition_group(manifest["parameters"]),
-                                   stale="" if state is None or state.state == "current" else ", ".join(state.changed) or state.state))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
 def _matching(rows: pd.DataFrame, where: dict, what: str) -> pd.Series:
     missing = sorted(set(where) - set(rows.columns))
     if missing:
@@ -227,7 +212,7 @@ def _matching(rows: pd.DataFrame, where: dict, what: str) -> pd.Series:
             keep &= rows[column] == wanted
     return keep
 
-
+# %% ../nbs/24_claims.ipynb #3cca6d4c
 BOOTSTRAP = 2000  # resamples of the images for a claim with a `unit` (Table 4's ratio of medians)
 
 
@@ -260,7 +245,7 @@ def _bootstrap_errors(claim: Claim, rows: pd.DataFrame, is_row: pd.Series, is_re
         errors[key] = float(np.std(a / b if claim.kind == "ratio" else 100 * (a - b), ddof=1))
     return pd.Series(errors).rename_axis(keys)
 
-
+# %% ../nbs/24_claims.ipynb #847de84f
 def differences(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
     """Per repetition group and seed: the claim's row against its reference (mean over `pool` of the differences in points, or of
     the ratios), its sampling `error` over the images (see `RULE`; NaN where the rows give no count), and the lowest and highest
@@ -316,16 +301,15 @@ def differences(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
         n_highest=("n_highest", "max"), runs=("runs", lambda r: ", ".join(sorted(set(", ".join(r).split(", "))))))
     return per_seed.reset_index().rename(columns={claim.seed_column: "seed"})[columns]
 
-
+# %% ../nbs/24_claims.ipynb #87d7ff1e
 def seed_values(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
-    "Ours per seed for `claim` from `rows` (`profile_rows`), in the repetition group with the most seeds (then the most rows)."
+    "Ours per seed for `claim` from `rows` (`repeats.gather`), in the repetition group with the most seeds (then the most rows)."
     found = claim.quantity(rows) if claim.quantity is not None and not rows.empty else differences(claim, rows)
     if found.empty:
         return found
     size = rows.groupby("group").size()
     ranked = sorted(found.groupby("group").seed.nunique().items(), key=lambda g: (-g[1], -size.get(g[0], 0), g[0]))
     return found[found.group == ranked[0][0]].sort_values("seed").reset_index(drop=True)
-
 
 # %% ../nbs/24_claims.ipynb #4cfda7ce
 FIGURE5_P = (0.1, 0.3, 0.5, 0.7, 1.0)  # keep probabilities the trade-off is read at (1.0: the standard network)
@@ -370,26 +354,26 @@ _STANDARD = dict(defect="standard")
 
 
 def _shuffle(k: int, column: str) -> Claim:
-    return Claim("Tables 1, 11", f"defective behind standard on {k}×{k}-shuffled images" + ("" if column == f"{k}x{k}" else " (paper: 8×8)"),
-                 "shuffle", "accuracy", "accuracy", dict(defect="0.1-Bottom"), _STANDARD, cells=dict(k=k),
+    return Claim("Table 1", f"defective behind standard on {k}×{k}-shuffled images" + ("" if column == f"{k}x{k}" else " (paper: 8×8)"),
+                 dict(defect="0.1-Bottom"), _STANDARD, cells=dict(k=k),
                  paper=_pair(1, dict(row_label="Defective CNN"), dict(row_label="Standard CNN"), column_label=column))
 
 
 def _stylized(method: str) -> Claim:
-    return Claim("Tables 1, 11", f"defective more accurate on stylised images (ours: {method} stylisation)", "stylized", "shape_bias",
-                 "stylized_accuracy", dict(defect="0.1-Bottom"), _STANDARD, cells=dict(method=method),
+    return Claim("Table 11", f"defective more accurate on stylised images (ours: {method} stylisation)", dict(defect="0.1-Bottom"),
+                 _STANDARD, metric="stylized_accuracy", cells=dict(method=method),
                  paper=_pair(1, dict(row_label="Defective CNN"), dict(row_label="Standard CNN"), column_label="IN->SIN"))
 
 
 def _table2(row: str, reference: str, attack: str, text: str) -> Claim:
-    return Claim("Table 2", text, "transfer", "table2", "adversarial_accuracy", dict(target_name=row), dict(target_name=reference),
+    return Claim("Table 2", text, dict(target_name=row), dict(target_name=reference),
                  cells=dict(attack_label=attack), n_column="n_images",
                  paper=_pair(2, dict(row_label=row), dict(row_label=reference), column_label=attack.rstrip("8")))
 
 
-def _grid(table: int, section: str, result: str, p: float, source_column: str, sources: dict, text: str) -> Claim:
-    "p-Bottom ResNet-18 target against the standard one, averaged over `sources` (ours -> the paper's column)."
-    return Claim(f"Table {table}", text, section, result, "success_defense_rate", dict(defect=f"{p}-Bottom"), _STANDARD,
+def _grid(table: int, p: float, source_column: str, sources: dict, text: str) -> Claim:
+    "p-Bottom ResNet-18 target against the standard one in Table `table`, averaged over `sources` (ours -> the paper's column)."
+    return Claim(f"Table {table}", text, dict(defect=f"{p}-Bottom"), _STANDARD,
                  cells={"target_arch": "resnet18", source_column: list(sources)}, pool=source_column,
                  paper=tuple(pair for column in sources.values()
                              for pair in _pair(table, dict(defect=f"{p}-Bottom"), _STANDARD, target="resnet18", column_label=column)))
@@ -397,21 +381,19 @@ def _grid(table: int, section: str, result: str, p: float, source_column: str, s
 
 def _ablation(row: str, reference: str, column: str, text: str) -> Claim:
     "Tables 12–16 at our source, ResNet-18: the paper's Table 13."
-    return Claim("Tables 12–16", text, "ablation", "table", "success_defense_rate", dict(row_label=row), dict(row_label=reference),
+    return Claim("Tables 12-16", text, dict(row_label=row), dict(row_label=reference),
                  cells=dict(column_label=column), paper=_pair(13, dict(row_label=row), dict(row_label=reference), column_label=column))
 
 
 def later_attack(attack: str, source: str = "resnet18") -> Claim:
     "A row beyond the paper: the 0.1-Bottom target against the standard one under the later transfer `attack` (its PGD16 budget) from `source`."
-    return Claim(BEYOND, f"0.1-Bottom ahead of standard against {attack} from {source}", "later_attacks", "transfer", "success_defense_rate",
-                 dict(target_name="0.1-Bottom"), dict(target_name="Standard CNN"), cells=dict(attack_label=f"{attack}16", source_name=source),
+    return Claim("Later attacks", f"0.1-Bottom ahead of standard against {attack} from {source}", dict(target_name="0.1-Bottom"), dict(target_name="Standard CNN"), cells=dict(attack_label=f"{attack}16", source_name=source),
                  paper=None, sign=1, subject=attack)
 
 
 def autoattack_claim(reference: str = "Standard CNN") -> Claim:
     "A row beyond the paper: the 0.1-Bottom network's robust accuracy after all of AutoAttack (ε 8) against `reference`'s."
-    return Claim(BEYOND, f"0.1-Bottom more robust than {reference} under AutoAttack (white-box, ε 8)", "later_attacks", "autoattack",
-                 "robust_accuracy", dict(network="0.1-Bottom"), dict(network=reference), cells=dict(stage="square"), paper=None, sign=1,
+    return Claim("AutoAttack", f"0.1-Bottom more robust than {reference} under AutoAttack (white-box, ε 8)", dict(network="0.1-Bottom"), dict(network=reference), cells=dict(stage="square"), paper=None, sign=1,
                  n_column="n_images", subject=reference)
 
 
@@ -419,6 +401,7 @@ LATER_ATTACKS = ("DI-FGSM", "TI-FGSM", "SI-NI-FGSM", "VMI-FGSM", "VNI-FGSM")  # 
 LATER_ENSEMBLE = f"ensemble ({' + '.join(SETTINGS['later_attacks']['cpu']['ensemble_archs'])})"  # its source_name at cpu and gpu
 
 
+# %% ../nbs/24_claims.ipynb #02fc0ea7
 _TRANSFER_SOURCES = {"resnet18": "ResNet-18", "vgg19": "VGG-19"}
 _ENSEMBLES = {"resnet18": "ResNet-18", "vgg19": "VGG-19", "senet18": "SENet-18"}  # the architecture each ensemble leaves out
 
@@ -429,29 +412,26 @@ CLAIMS = [  # one entry per row of the table: the paper's numbers come from `pap
     _table2("Defective CNN", "Adversarial Training", "PGD8", "defective ahead of adversarial training, transferred PGD"),
     _table2("Standard CNN + SD", "Standard CNN", "PGD8", "SpatialDropout behind standard, transferred PGD"),
     _table2("Standard CNN + DB", "Standard CNN", "PGD8", "DropBlock behind standard, transferred PGD"),
-    _grid(3, "transfer", "table3", 0.3, "source_name", {"resnet18": "ResNet-18"}, "0.3-Bottom ahead of standard, PGD16 from ResNet-18"),
-    _grid(3, "transfer", "table3", 0.5, "source_name", {"resnet18": "ResNet-18"}, "0.5-Bottom ahead of standard, PGD16 from ResNet-18"),
-    _grid(3, "transfer", "table3", 0.3, "source_name", {"vgg19": "VGG-19"}, "0.3-Bottom ahead of standard, PGD16 from VGG-19"),
-    Claim("Table 4", "defective needs a larger Boundary perturbation: S(M) / S(standard)", "decision", "distances", "mse",
-          dict(row_label="Defective CNN"), dict(row_label="Standard CNN"), cells=dict(steps=max), kind="ratio",
+    _grid(3, 0.3, "source_name", {"resnet18": "ResNet-18"}, "0.3-Bottom ahead of standard, PGD16 from ResNet-18"),
+    _grid(3, 0.5, "source_name", {"resnet18": "ResNet-18"}, "0.5-Bottom ahead of standard, PGD16 from ResNet-18"),
+    _grid(3, 0.3, "source_name", {"vgg19": "VGG-19"}, "0.3-Bottom ahead of standard, PGD16 from VGG-19"),
+    Claim("Table 4", "defective needs a larger Boundary perturbation: S(M) / S(standard)", dict(row_label="Defective CNN"),
+          dict(row_label="Standard CNN"), result="distances", metric="mse", cells=dict(steps=max), kind="ratio",
           seed_column="model_seed", aggregate="median", n_column="rows", unit="image",
           paper=_pair(4, dict(row_label="Defective CNN"), dict(row_label="Standard CNN"))),
-    Claim("Table 4", "label smoothing no larger Boundary perturbation: S(M) / S(standard)", "decision", "distances", "mse",
-          dict(row_label="Standard CNN + LS"), dict(row_label="Standard CNN"), cells=dict(steps=max), kind="ratio",
+    Claim("Table 4", "label smoothing no larger Boundary perturbation: S(M) / S(standard)", dict(row_label="Standard CNN + LS"),
+          dict(row_label="Standard CNN"), result="distances", metric="mse", cells=dict(steps=max), kind="ratio",
           seed_column="model_seed", aggregate="median", n_column="rows", unit="image",
           paper=_pair(4, dict(row_label="Standard CNN + LS"), dict(row_label="Standard CNN"))),
-    _grid(6, "ensemble", "table6", 0.5, "source", _ENSEMBLES, "0.5-Bottom ahead of standard, PGD from ensembles (mean of 3)"),
-    _grid(6, "ensemble", "table6", 0.3, "source", _ENSEMBLES, "0.3-Bottom ahead of standard, PGD from ensembles (mean of 3)"),
-    _grid(7, "transfer", "table7", 0.5, "source_name", _TRANSFER_SOURCES, "MNIST: 0.5-Bottom ahead of standard (mean of 2 sources)"),
-    _grid(7, "transfer", "table7", 0.3, "source_name", _TRANSFER_SOURCES, "MNIST: 0.3-Bottom ahead of standard (mean of 2 sources)"),
-    Claim("Tables 8, 9", "gray-box: 0.3-Bottom pair ahead of standard ResNet-18 pair", "graybox", "tables8_9", "success_defense_rate",
-          dict(table=8, row_label="0.3-Bottom"), dict(table=9, row_label="resnet18", column_label="resnet18"),
+    _grid(6, 0.5, "source", _ENSEMBLES, "0.5-Bottom ahead of standard, PGD from ensembles (mean of 3)"),
+    _grid(6, 0.3, "source", _ENSEMBLES, "0.3-Bottom ahead of standard, PGD from ensembles (mean of 3)"),
+    _grid(7, 0.5, "source_name", _TRANSFER_SOURCES, "MNIST: 0.5-Bottom ahead of standard (mean of 2 sources)"),
+    _grid(7, 0.3, "source_name", _TRANSFER_SOURCES, "MNIST: 0.3-Bottom ahead of standard (mean of 2 sources)"),
+    Claim("Tables 8, 9", "gray-box: 0.3-Bottom pair ahead of standard ResNet-18 pair", dict(table=8, row_label="0.3-Bottom"), dict(table=9, row_label="resnet18", column_label="resnet18"),
           paper=((cell(8, row_label="0.3-Bottom", column_label="0.3-Bottom"), cell(9, row_label="ResNet-18", column_label="ResNet-18")),)),
-    Claim("Tables 8, 9", "gray-box: other masks (DIF) defend as well as the same masks", "graybox", "tables8_9", "success_defense_rate",
-          dict(table=8, row_label="0.3-Bottom_DIF"), dict(table=8, row_label="0.3-Bottom"),
+    Claim("Tables 8, 9", "gray-box: other masks (DIF) defend as well as the same masks", dict(table=8, row_label="0.3-Bottom_DIF"), dict(table=8, row_label="0.3-Bottom"),
           paper=_pair(8, dict(row_label="0.3-Bottom_DIF"), dict(row_label="0.3-Bottom"), column_label="0.3-Bottom")),
-    *[Claim("Table 10", f"white-box {attack}: 0.3-Bottom ahead of standard", "whitebox", "table10", "success_defense_rate",
-            dict(defect="0.3-Bottom"), _STANDARD, cells=dict(attack_label=attack),
+    *[Claim("Table 10", f"white-box {attack}: 0.3-Bottom ahead of standard", dict(defect="0.3-Bottom"), _STANDARD, cells=dict(attack_label=attack),
             paper=_pair(10, dict(defect="0.3-Bottom"), _STANDARD, column_label=attack)) for attack in ("FGSM4", "PGD8")],
     _ablation("0.1-Bottom", "ResNet-18", "PGD16", "0.1-Bottom ahead of standard, PGD16"),
     _ablation("0.1-Bottom", "ResNet-18", "CW20", "0.1-Bottom ahead of standard, CW κ 20"),
@@ -461,14 +441,12 @@ CLAIMS = [  # one entry per row of the table: the paper's numbers come from `pap
     _ablation("0.5-Bottom_SM", "0.5-Bottom", "PGD16", "one mask shared by all channels ahead of independent masks, PGD16"),
     _ablation("0.5-Bottom_x2", "ResNet-18", "PGD16", "×2 channels keep the gain over standard, PGD16"),
     _ablation("0.5-Bottom_EN", "ResNet-18_EN", "PGD16", "ensemble of defective ahead of ensemble of standard, PGD16"),
-    Claim("Figure 4", "0.1-Bottom more accurate under Gaussian noise, σ 20–32", "noise", "accuracy",
-          "accuracy", dict(defect="0.1-Bottom"), _STANDARD, cells=dict(sigma=[20, 24, 28, 32]), pool="sigma",
+    Claim("Figure 4", "0.1-Bottom more accurate under Gaussian noise, σ 20–32", dict(defect="0.1-Bottom"), _STANDARD, cells=dict(sigma=[20, 24, 28, 32]), pool="sigma",
           average=("noise_seed",), paper=None, sign=1),
-    Claim("Figure 5", "robustness rises at every step as p falls (smallest step)", "keep_prob", "tradeoff",
-          "success_defense_rate", {}, {}, cells=dict(keep_prob=list(FIGURE5_P)), quantity=smallest_step, paper=paper_smallest_step,
+    Claim("Figure 5", "robustness rises at every step as p falls (smallest step)", {}, {}, cells=dict(keep_prob=list(FIGURE5_P)), quantity=smallest_step, paper=paper_smallest_step,
           seed_column="target_seed"),
-    Claim("Figure 5", "p = 0.1 costs clean accuracy (test accuracy against standard)", "keep_prob", "tradeoff", "test_acc",
-          dict(keep_prob=0.1), dict(keep_prob=1.0), seed_column="target_seed", n_column=None,
+    Claim("Figure 5", "p = 0.1 costs clean accuracy (test accuracy against standard)", dict(keep_prob=0.1), dict(keep_prob=1.0),
+          metric="test_acc", seed_column="target_seed", n_column=None,
           paper=_pair(13, dict(row_label="0.1-Bottom"), dict(row_label="ResNet-18"), column_label="Acc")),
     *[later_attack(attack, source) for source in ("resnet18", LATER_ENSEMBLE) for attack in LATER_ATTACKS],
     autoattack_claim("Standard CNN"), autoattack_claim("Adversarial Training"),
@@ -476,16 +454,6 @@ CLAIMS = [  # one entry per row of the table: the paper's numbers come from `pap
 
 
 # %% ../nbs/24_claims.ipynb #2fcda3ae
-def _number(value, kind: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if kind == "ratio":
-        return f"{value:.2f}×"
-    if value == 0:
-        return "0.0"
-    return (f"{value:+.1f}" if abs(value) >= 0.05 else f"{value:+.2f}").replace("-", "−")  # a small value keeps its sign
-
-
 def claims_table(out_dir=None, claims=None, profiles=PROFILES) -> pd.DataFrame:
     """One row per claim (default: `CLAIMS`): the paper's value and, per profile, ours per seed summarised (`<profile>_mean`, its
     interval `_low`, `_high` (`seed_interval`), `_values` and `_errors` per seed, `_lowest`, `_highest`, `_seeds`, `_n_lowest`,
@@ -506,7 +474,7 @@ def claims_table(out_dir=None, claims=None, profiles=PROFILES) -> pd.DataFrame:
         for profile in profiles:
             key = (claim.section, claim.result, profile)
             if key not in read:
-                read[key] = profile_rows(out_dir, *key)
+                read[key] = gather(claim.section, claim.result, profile, out_dir)
             rows = read[key]
             if not rows.empty and claim.cells:
                 rows = rows[_matching(rows, claim.cells, claim.claim)]
@@ -530,6 +498,16 @@ def claims_table(out_dir=None, claims=None, profiles=PROFILES) -> pd.DataFrame:
     table = pd.DataFrame(table)
     table.attrs["out_dir"] = str(out_dir)
     return table
+
+# %% ../nbs/24_claims.ipynb #735c413c
+def _number(value, kind: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if kind == "ratio":
+        return f"{value:.2f}×"
+    if value == 0:
+        return "0.0"
+    return (f"{value:+.1f}" if abs(value) >= 0.05 else f"{value:+.2f}").replace("-", "−")  # a small value keeps its sign
 
 
 def _ours(row, profile: str) -> str:
@@ -566,7 +544,7 @@ def claims_text(table: pd.DataFrame, profiles=None) -> pd.DataFrame:
         out[f"verdict ({profile})"] = [r[f"{profile}_verdict"] if r[f"{profile}_seeds"] else "—" for _, r in table.iterrows()]
     return out
 
-
+# %% ../nbs/24_claims.ipynb #d19ae1cb
 def _gap(row, profile: str) -> str:
     "A row's mean in points and, over several seeds, its interval and each seed's value."
     kind = row["kind"]
@@ -616,7 +594,7 @@ def beyond_sentence(table: pd.DataFrame, profile: str = "cpu") -> str:
                          for _, r in autoattack.iterrows()) + ".")
     return text
 
-
+# %% ../nbs/24_claims.ipynb #e55730a1
 def summary_sentence(table: pd.DataFrame, profile: str = "cpu") -> str:
     """In short: how many of the paper's claims got each verdict at `profile` (with the tables and figures behind each), and where
     the direction holds, in how many rows ours is smaller than the paper's value and which are larger; '' without a run."""
@@ -639,6 +617,7 @@ def summary_sentence(table: pd.DataFrame, profile: str = "cpu") -> str:
                  + ".")
     return text
 
+# %% ../nbs/24_claims.ipynb #27b7e28b
 def claims_markdown(table: pd.DataFrame) -> str:
     """The claims table in Markdown, with the rule its verdicts follow below it, then what the beyond-the-paper rows say and the
     verdicts in short per profile and, where the table knows its runs folder (`attrs['out_dir']`), how the later attacks compare with PGD16."""
@@ -665,13 +644,13 @@ def format_claims(out_dir=None) -> str:
                   for p in profiles]
     return "\n".join(lines + ["", textwrap.fill(RULE.replace("**", ""), 100)])
 
-
 # %% ../nbs/24_claims.ipynb #89f9f135
 def autoattack_sentence(out_dir=None, profile: str = "cpu") -> str:
     """What FAB-T and Square fooled after APGD-CE and APGD-T, over every network and seed of the `later_attacks` runs at `profile`
     in `out_dir` (default: the checkout's papermill_runs/), and the flags AutoAttack's checks raised; '' when there is no run."""
     out_dir = Path(out_dir) if out_dir is not None else runner.locate().out_dir
-    rows = profile_rows(out_dir, "later_attacks", "autoattack", profile)
+    spec = COMPARISONS["AutoAttack"]
+    rows = gather(spec["section"], spec["result"], profile, out_dir)
     if rows.empty:
         return ""
     robust = rows.pivot_table(index=["run", "network"], columns="stage", values="n_robust")
@@ -692,7 +671,8 @@ def autoattack_sentence(out_dir=None, profile: str = "cpu") -> str:
 def _later_rows(out_dir, profile: str) -> pd.DataFrame:
     "The later_attacks section's transfer rows at `profile`, of the repetition group with the most seeds (empty: no run)."
     out_dir = Path(out_dir) if out_dir is not None else runner.locate().out_dir
-    rows = profile_rows(out_dir, "later_attacks", "transfer", profile)
+    spec = COMPARISONS["Later attacks"]
+    rows = gather(spec["section"], spec["result"], profile, out_dir)
     if rows.empty:
         return rows
     group = max(sorted(set(rows.group)), key=lambda g: rows[rows.group == g].seed.nunique())
@@ -710,7 +690,24 @@ def _per_seed(rows: pd.DataFrame, target: str, attack: str, column: str) -> pd.S
 def _source_words(source: str) -> str:
     return f"from {'an' if source.startswith('ensemble') else 'a standard'} {source} source"
 
+# %% ../nbs/24_claims.ipynb #e16563a0
+def _against_reference(part: pd.DataFrame, attacks, standard: str, reference: str, seeds: int) -> dict:
+    """Per attack of `attacks` (at PGD16's budget): the `standard` target's adversarial accuracy under it minus under `reference`, same
+    seed, as ('weaker', 'stronger', 'as strong' by the interval of `RULE`, binomial over the images, or '—' from one seed; its text)."""
+    base = _per_seed(part, standard, reference, "adversarial_accuracy")
+    n = _per_seed(part, standard, reference, "n_images")
+    strength = {}
+    for attack in attacks:
+        acc = _per_seed(part, standard, f"{attack}16", "adversarial_accuracy").loc[base.index]
+        values = list(100 * (acc - base))
+        errors = list(100 * ((acc * (1 - acc) + base * (1 - base)) / n) ** 0.5)
+        mean, low, high = seed_interval(values, errors)
+        strength[attack] = ("weaker" if low > 0 else "stronger" if high < 0 else "as strong" if seeds > 1 else "—",
+                            f"{attack} {_number(mean, 'difference')}" + (f" [{_number(low, 'difference')} to "
+                            f"{_number(high, 'difference')}]" if seeds > 1 else ""))
+    return strength
 
+# %% ../nbs/24_claims.ipynb #a293d990
 def later_attacks_sentence(out_dir=None, profile: str = "cpu", attacks=LATER_ATTACKS, reference: str = "PGD16",
                            standard: str = "Standard CNN", defective: str = "0.1-Bottom", trained: str = "Adversarial Training") -> str:
     """How the later transfer attacks compare with `reference` (PGD16) on the `standard` target, from each source: each one's
@@ -728,15 +725,7 @@ def later_attacks_sentence(out_dir=None, profile: str = "cpu", attacks=LATER_ATT
         attacks_here = [a for a in attacks if f"{a}16" in present]
         base = _per_seed(part, standard, reference, "adversarial_accuracy")
         n = _per_seed(part, standard, reference, "n_images")
-        strength = {}
-        for attack in attacks_here:
-            acc = _per_seed(part, standard, f"{attack}16", "adversarial_accuracy").loc[base.index]
-            values = list(100 * (acc - base))
-            errors = list(100 * ((acc * (1 - acc) + base * (1 - base)) / n) ** 0.5)
-            mean, low, high = seed_interval(values, errors)
-            strength[attack] = ("weaker" if low > 0 else "stronger" if high < 0 else "as strong" if seeds > 1 else "—",
-                                f"{attack} {_number(mean, 'difference')}" + (f" [{_number(low, 'difference')} to "
-                                f"{_number(high, 'difference')}]" if seeds > 1 else ""))
+        strength = _against_reference(part, attacks_here, standard, reference, seeds)
         stronger = [a for a, (w, _) in strength.items() if w == "stronger"]
         verdict_words = ("none lower than PGD16's beyond its interval" if not stronger else
                          f"{_listed(stronger)} lower than PGD16's beyond {'its' if len(stronger) == 1 else 'their'} interval")
@@ -771,7 +760,7 @@ def later_attacks_sentence(out_dir=None, profile: str = "cpu", attacks=LATER_ATT
                  f"{_number(best, 'difference')} points of success defense rate).")
     return text
 
-
+# %% ../nbs/24_claims.ipynb #1fedb6f8
 def later_attacks_table(out_dir=None, profile: str = "cpu", targets=("Standard CNN", "0.1-Bottom", "Adversarial Training")) -> str:
     """Markdown: per source and attack of the `later_attacks` runs at `profile`, the images it fooled the source on and each of
     `targets`' adversarial accuracy (mean and each seed, %); '' when there is no run."""

@@ -16,9 +16,9 @@ from . import runner
 from .records import atomic_write_bytes
 
 # %% auto #0
-__all__ = ['REPEAT_FREE', 'COMPARISONS', 'finished_runs', 'repetition_group', 'comparison_file', 'gather', 'seed_summary',
-           'seed_gaps', 'summarise', 'gaps', 'row_labels', 'draw_seed_ranges', 'summarise_all', 'runs_read',
-           'record_reads', 'as_text', 'save_summary']
+__all__ = ['REPEAT_FREE', 'BEYOND', 'COMPARISONS', 'finished_runs', 'repetition_group', 'comparison_spec', 'comparison_file',
+           'section_notebook', 'gather', 'seed_summary', 'seed_gaps', 'summarise', 'gaps', 'row_labels',
+           'draw_seed_ranges', 'summarise_all', 'runs_read', 'record_reads', 'as_text', 'save_summary']
 
 # %% ../nbs/20_repeats.ipynb #2956c48b
 REPEAT_FREE = ("seed", "tables")  # parameters in which two repetitions may differ: the seed, and which of a section's tables they write
@@ -41,10 +41,14 @@ def repetition_group(parameters: dict) -> str:
     return json.dumps({k: v for k, v in parameters.items() if k not in REPEAT_FREE}, sort_keys=True)
 
 # %% ../nbs/20_repeats.ipynb #a6552f00
+BEYOND = "beyond the paper"  # how the claims table names what the paper did not run
+
 COMPARISONS = {  # the paper's table or figure -> section, result CSV, the columns naming a row, the number compared; what a run averages
-    # first, the x axis of a curve; `gap`: the rows compared with a reference row inside each seed (column, reference value, what they share)
+    # first, the x axis of a curve; `gap`: the rows compared with a reference row inside each seed (column, reference value, what they
+    # share); `paper`: the CSV's column with the paper's value of `metric`, where not `value_paper`; `where`: how the claims table
+    # names the comparison, where not by its key
     "Table 1": dict(section="shuffle", result="accuracy", by=["model", "k"], metric="accuracy",
-                    gap=dict(column="model", reference="resnet18", within=["k"])),
+                    gap=dict(column="model", reference="resnet18", within=["k"]), where="Tables 1, 11"),
     "Table 2": dict(section="transfer", result="table2", by=["target_name", "attack_label"], metric="adversarial_accuracy",
                     gap=dict(column="target_name", reference="Standard CNN", within=["attack_label"])),
     "Table 3": dict(section="transfer", result="table3", by=["source_name", "target_name", "defect"], metric="success_defense_rate",
@@ -57,21 +61,28 @@ COMPARISONS = {  # the paper's table or figure -> section, result CSV, the colum
     "Table 10": dict(section="whitebox", result="table10", by=["target_name", "defect", "attack_label"], metric="success_defense_rate",
                      gap=dict(column="defect", reference="standard", within=["attack_label"])),
     "Table 11": dict(section="stylized", result="shape_bias", by=["model", "method"], metric="shape_bias",
-                     gap=dict(column="model", reference="resnet18", within=["method"])),
+                     gap=dict(column="model", reference="resnet18", within=["method"]), where="Tables 1, 11"),
     "Tables 12-16": dict(section="ablation", result="table", by=["row_label", "column_label"], metric="success_defense_rate",
-                         gap=dict(column="row_label", reference="ResNet-18", within=["column_label"])),
+                         gap=dict(column="row_label", reference="ResNet-18", within=["column_label"]), where="Tables 12–16"),
     "Figure 4": dict(section="noise", result="accuracy", by=["row_label", "sigma"], metric="accuracy", within=["noise_seed"], along="sigma",
                      gap=dict(column="row_label", reference="resnet18", within=["sigma"])),
     "Figure 5": dict(section="keep_prob", result="tradeoff", by=["keep_prob", "defect"], metric="success_defense_rate",
                      gap=dict(column="defect", reference="standard", within=[])),
-    "Table 4": dict(section="decision", result="table4", by=["row_label"], metric="ratio_to_reference"),
+    "Table 4": dict(section="decision", result="table4", by=["row_label"], metric="ratio_to_reference", paper="ratio_paper"),
     # beyond the paper (issue 27): `bars` draws them as bars, `x` along the axis, `hue` as colour, a panel per `panel`
     "Later attacks": dict(section="later_attacks", result="transfer", by=["source_name", "target_name", "attack_label"],
                           metric="success_defense_rate", gap=dict(column="target_name", reference="Standard CNN", within=["source_name", "attack_label"]),
-                          bars=dict(x="attack_label", hue="target_name", panel="source_name")),
+                          bars=dict(x="attack_label", hue="target_name", panel="source_name"), where=BEYOND),
     "AutoAttack": dict(section="later_attacks", result="autoattack", by=["network", "stage"], metric="robust_accuracy",
-                       gap=dict(column="network", reference="Standard CNN", within=["stage"]), bars=dict(x="stage", hue="network")),
+                       gap=dict(column="network", reference="Standard CNN", within=["stage"]), bars=dict(x="stage", hue="network"), where=BEYOND),
 }
+
+
+def comparison_spec(comparison: str) -> dict:
+    "The catalogue's entry for `comparison`, with `where` filled in (its key where it names itself); a clear error for an unknown one."
+    if comparison not in COMPARISONS:
+        raise ValueError(f"unknown comparison {comparison!r}; known: {', '.join(COMPARISONS)}")
+    return {"where": comparison, **COMPARISONS[comparison]}
 
 
 def comparison_file(comparison: str) -> str:
@@ -79,51 +90,59 @@ def comparison_file(comparison: str) -> str:
     return comparison.lower().replace(", ", "_").replace(" ", "")
 
 # %% ../nbs/20_repeats.ipynb #6bac88e6
+def section_notebook(section: str, runs_dir, nbs_dir=None) -> Path:
+    "The notebook of `section`: in `nbs_dir` if given, else beside the runs folder (a checkout's nbs/), else `runner.locate()`'s."
+    if nbs_dir is not None:
+        return Path(nbs_dir) / f"{section}.ipynb"
+    beside = Path(runs_dir).parent / "nbs" / f"{section}.ipynb"
+    return beside if beside.exists() else runner.locate().nbs_dir / f"{section}.ipynb"
+
+
 def gather(
-    comparison: str,  # a key of COMPARISONS, e.g. 'Table 3'
+    section: str,  # papermill_runs/<section>/, e.g. a comparison's `section`
+    result: str,  # the runs' CSV: <section>/<run>_<result>.csv
+    profile: str | None = None,  # only runs at this profile (their CSV's `profile` column must say the same)
     runs_dir=None,  # executed runs, <runs_dir>/<section>/<run>.*; default: the checkout's papermill_runs/
-    profile: str | None = None,  # only runs at this profile
-    nbs_dir=None,  # the section notebooks (to check that each run is up to date); default: `runner.locate()`'s
+    nbs_dir=None,  # the section notebooks (to tell whether a run is stale); default: `section_notebook`'s
 ) -> pd.DataFrame:
-    "The rows every finished run wrote for `comparison`, with columns `run` and `group` (`repetition_group`); empty if none wrote it."
-    if comparison not in COMPARISONS:
-        raise ValueError(f"unknown comparison {comparison!r}; known: {', '.join(COMPARISONS)}")
-    spec = COMPARISONS[comparison]
-    where = runner.locate() if runs_dir is None or nbs_dir is None else None
-    runs_dir = Path(runs_dir) if runs_dir is not None else where.out_dir
-    notebook = Path(nbs_dir if nbs_dir is not None else where.nbs_dir) / f"{spec['section']}.ipynb"
+    """The rows every finished run of `section` wrote to `<run>_<result>.csv`, with its `run`, repetition `group` and `stale` (what
+    changed since it ran, '' if nothing): stale runs are read and marked. Only runs that `runs_dir/runs.yaml` lists, where there is
+    one; empty if none wrote it."""
+    runs_dir = Path(runs_dir) if runs_dir is not None else runner.locate().out_dir
     runs_file = runs_dir / "runs.yaml"
-    listed = runner.load_runs(runs_file).get(spec["section"], {}) if runs_file.exists() else {}
-    frames, stale = [], []
-    for run, manifest in finished_runs(spec["section"], runs_dir, profile).items():
-        csv = runs_dir / spec["section"] / f"{run}_{spec['result']}.csv"
-        if not csv.exists():
+    listed = runner.load_runs(runs_file).get(section, {}) if runs_file.exists() else None
+    notebook = section_notebook(section, runs_dir, nbs_dir)
+    frames = []
+    for run, manifest in finished_runs(section, runs_dir, profile).items():
+        csv = runs_dir / section / f"{run}_{result}.csv"
+        if (listed is not None and run not in listed) or not csv.exists():
             continue
-        state = runner.run_state(spec["section"], run, {**manifest["parameters"], **{k: v for k, v in listed.get(run, {}).items() if k == "requires"}},
-                                 notebook, runs_dir)
-        if state.needs_device:  # stale, and this machine cannot run it again: left out, and said
-            print(f"{comparison}: {spec['section']}/{run} left out: {state.line(0).split(' ', 1)[1]}")
-            continue
-        if state.state != "current":
-            stale.append(f"{spec['section']}/{run}")
-            continue
-        frames.append(pd.read_csv(csv).assign(run=run, group=repetition_group(manifest["parameters"])))
-    if stale:
-        raise ValueError(f"{comparison}: run(s) out of date with their notebook or the package: {', '.join(stale)}; "
-                         f"run them again (`defective-cnn run {spec['section']}`) before comparing seeds")
+        frame = pd.read_csv(csv)
+        profiles = set(frame["profile"].astype(str)) if "profile" in frame else {"(no profile column)"}
+        if profile is not None and profiles != {profile}:
+            raise ValueError(f"{csv}: its manifest says profile {profile!r}, its rows say {sorted(profiles)}")
+        state = runner.run_state(section, run, listed[run] if listed is not None else manifest["parameters"], notebook, runs_dir,
+                                 check_data=False)
+        frames.append(frame.assign(run=run, group=repetition_group(manifest["parameters"]),
+                                   stale="" if state.state == "current" else ", ".join(state.changed) or state.state))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 # %% ../nbs/20_repeats.ipynb #5fc79c31
 def seed_summary(frame: pd.DataFrame, by: list, metric: str, within=()) -> pd.DataFrame:
     """Per repetition group and row (`by`): `metric` as the mean over seeds, `<metric>_lowest` and `<metric>_highest`, `n_seeds`,
-    `seeds`, `runs`, and the paper's `value_paper` where the frame has it; `within` columns are averaged inside each run first."""
+    `seeds`, `runs`, the paper's `value_paper` where the frame has it, and `stale_runs` (those of `runs` that `gather` marked stale)
+    where it has `stale`; `within` columns are averaged inside each run first."""
     keys = ["group", *by]
     missing = sorted(set(keys + [metric, "seed", "run", *within]) - set(frame.columns))
     if missing:
         raise ValueError(f"the rows lack the column(s) {missing} (have: {', '.join(map(str, frame.columns))})")
     extra = {c: (c, "first") for c in ("profile", "value_paper") if c in frame}
+    marked = {"stale_runs": ("stale_run", lambda r: ", ".join(x for x in r if x))} if "stale" in frame else {}
     per_run = (frame.groupby([*keys, "seed", "run"], sort=False, dropna=False)
-               .agg(**{metric: (metric, "mean"), "n_rows": (metric, "size")}, **extra).reset_index())
+               .agg(**{metric: (metric, "mean"), "n_rows": (metric, "size")}, **extra,
+                    **({"stale_run": ("stale", "first")} if marked else {})).reset_index())
+    if marked:  # the run's name where it is stale
+        per_run["stale_run"] = per_run.run.where(per_run.stale_run != "", "")
     if not within and (per_run.n_rows > 1).any():
         several = per_run[per_run.n_rows > 1].iloc[0]
         raise ValueError(f"{by} leave {int(several.n_rows)} rows of run {several.run!r} unnamed ({dict(several[by])}): add the column that tells them apart")
@@ -132,7 +151,7 @@ def seed_summary(frame: pd.DataFrame, by: list, metric: str, within=()) -> pd.Da
         raise ValueError(f"runs {sorted(set(twice.run))} repeat each other with the same seed {sorted(set(twice.seed))}: one draw would count twice")
     summary = per_run.groupby(keys, sort=False, dropna=False).agg(
         **{metric: (metric, "mean"), f"{metric}_lowest": (metric, "min"), f"{metric}_highest": (metric, "max")},
-        n_seeds=("seed", "nunique"), seeds=("seed", lambda s: ", ".join(map(str, sorted(s)))), runs=("run", ", ".join), **extra)
+        n_seeds=("seed", "nunique"), seeds=("seed", lambda s: ", ".join(map(str, sorted(s)))), runs=("run", ", ".join), **extra, **marked)
     return summary.reset_index()
 
 
@@ -159,21 +178,23 @@ def seed_gaps(frame: pd.DataFrame, metric: str, column: str, reference, within=(
 
 # %% ../nbs/20_repeats.ipynb #4a1edb18
 def summarise(comparison: str, runs_dir=None, profile: str | None = None, nbs_dir=None) -> pd.DataFrame:
-    "`seed_summary` of every finished, up-to-date run of `comparison` (empty if no run wrote it), with a `comparison` column first."
-    spec = COMPARISONS.get(comparison)
-    rows = gather(comparison, runs_dir, profile, nbs_dir)
+    "`seed_summary` of every finished run of `comparison` (`gather`) (empty if no run wrote it), with a `comparison` column first."
+    spec = comparison_spec(comparison)
+    rows = gather(spec["section"], spec["result"], profile, runs_dir, nbs_dir)
     if rows.empty:
         return rows
+    if "paper" in spec:  # the paper's value of this metric sits in another column
+        rows = rows.drop(columns="value_paper", errors="ignore").rename(columns={spec["paper"]: "value_paper"})
     summary = seed_summary(rows, spec["by"], spec["metric"], spec.get("within", ()))
     return summary.assign(comparison=comparison, metric=spec["metric"])[["comparison", "metric", *summary.columns]]
 
 
 def gaps(comparison: str, runs_dir=None, profile: str | None = None, nbs_dir=None) -> pd.DataFrame:
-    "`seed_gaps` of a comparison with a reference row (COMPARISONS' `gap`), from its finished, up-to-date runs; empty if none wrote it."
-    spec = COMPARISONS.get(comparison)
-    if spec is not None and "gap" not in spec:
+    "`seed_gaps` of a comparison with a reference row (COMPARISONS' `gap`), from its finished runs; empty if none wrote it."
+    spec = comparison_spec(comparison)
+    if "gap" not in spec:
         raise ValueError(f"{comparison} has no reference row to compare with; those that have: {', '.join(n for n, s in COMPARISONS.items() if 'gap' in s)}")
-    rows = gather(comparison, runs_dir, profile, nbs_dir)
+    rows = gather(spec["section"], spec["result"], profile, runs_dir, nbs_dir)
     if rows.empty:
         return rows
     if spec.get("within"):
@@ -182,7 +203,7 @@ def gaps(comparison: str, runs_dir=None, profile: str | None = None, nbs_dir=Non
     found = seed_gaps(rows, spec["metric"], spec["gap"]["column"], spec["gap"]["reference"], spec["gap"]["within"])
     return found.assign(comparison=comparison, metric=spec["metric"])[["comparison", "metric", *found.columns]]
 
-
+# %% ../nbs/20_repeats.ipynb #501a4c18
 def row_labels(summary: pd.DataFrame) -> pd.Series:
     "A readable name per summary row: its `by` values, and its runs where several groups share the table."
     by = COMPARISONS[summary.comparison.iloc[0]]["by"]
@@ -227,7 +248,8 @@ def draw_seed_ranges(summary: pd.DataFrame, title: str = "", path=None):
         if paper is not None and paper.notna().any():
             ax.scatter(paper, labels, marker="D", color="C1", zorder=3, label="paper (its dataset, full-size networks)")
         ax.invert_yaxis()
-        ax.set(xlim=(-0.02, 1.02), xlabel=metric.replace("_", " "), title=title)
+        top = max([1.0, *summary[f"{metric}_highest"], *(paper.dropna() if paper is not None else [])])  # a ratio may pass 1
+        ax.set(xlim=(-0.02, 1.02 * top), xlabel=metric.replace("_", " "), title=title)
     else:
         fig, ax = plt.subplots(figsize=(7, 4))
         lines = [c for c in spec["by"] if c != along]
@@ -241,7 +263,7 @@ def draw_seed_ranges(summary: pd.DataFrame, title: str = "", path=None):
         fig.savefig(path, dpi=130, bbox_inches="tight")
     return fig
 
-
+# %% ../nbs/20_repeats.ipynb #b57e26a6
 def summarise_all(runs_dir=None, profile: str | None = None, comparisons=None, nbs_dir=None) -> dict:
     "Comparison -> `summarise` for each of `comparisons` (default: all of COMPARISONS) that some run wrote; none at all is an error."
     summaries = {name: summarise(name, runs_dir, profile, nbs_dir) for name in (COMPARISONS if comparisons is None else comparisons)}
@@ -254,7 +276,8 @@ def summarise_all(runs_dir=None, profile: str | None = None, comparisons=None, n
 
 def runs_read(comparisons, runs_dir=None, profile: str | None = None, nbs_dir=None) -> list:
     "'section/run' of every run whose results the summaries of `comparisons` rest on."
-    return sorted({f"{COMPARISONS[name]['section']}/{run}" for name in comparisons for run in gather(name, runs_dir, profile, nbs_dir).get("run", [])})
+    specs = [comparison_spec(name) for name in comparisons]
+    return sorted({f"{spec['section']}/{run}" for spec in specs for run in gather(spec["section"], spec["result"], profile, runs_dir, nbs_dir).get("run", [])})
 
 
 def record_reads(output_dir, run_name: str, names) -> Path:
@@ -263,16 +286,16 @@ def record_reads(output_dir, run_name: str, names) -> Path:
     atomic_write_bytes(path, json.dumps(sorted(names)).encode())
     return path
 
-
+# %% ../nbs/20_repeats.ipynb #350a511e
 def as_text(summary: pd.DataFrame) -> pd.DataFrame:
-    "A summary to read: its rows, ours as 'mean % (lowest–highest)', the paper's value, seeds and runs."
+    "A summary to read: its rows, ours as 'mean % (lowest–highest)', the paper's value, seeds and runs, and its stale runs if any."
     spec = COMPARISONS[summary.comparison.iloc[0]]
     metric = spec["metric"]
     percent = lambda v: "" if pd.isna(v) else f"{100 * v:.1f}"
     return summary[spec["by"]].assign(
         ours=[f"{percent(m)} % ({percent(lo)}–{percent(hi)})" for m, lo, hi in zip(summary[metric], summary[f"{metric}_lowest"], summary[f"{metric}_highest"])],
         paper=[percent(v) + (" %" if pd.notna(v) else "") for v in summary.get("value_paper", pd.Series([float("nan")] * len(summary)))],
-        n_seeds=summary.n_seeds, runs=summary.runs)
+        n_seeds=summary.n_seeds, runs=summary.runs, **({"stale": summary.stale_runs} if (summary.get("stale_runs", pd.Series([], dtype=str)) != "").any() else {}))
 
 
 def save_summary(summary: pd.DataFrame, path) -> pd.DataFrame:

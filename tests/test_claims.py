@@ -47,7 +47,7 @@ def seeds(gaps, metric="rate", reference=0.5):
     return pd.DataFrame(rows)
 
 
-TOY = Claim("toy", "defective ahead", "toy", "toy", "rate", dict(defect="0.1-Bottom"), dict(defect="standard"))
+TOY = Claim("Table 3", "defective ahead", dict(defect="0.1-Bottom"), dict(defect="standard"), metric="rate")  # a toy metric
 
 
 @pytest.mark.parametrize("gaps, paper, expected", [
@@ -78,7 +78,7 @@ def test_verdict_on_a_ratio_of_medians_bootstraps_the_images():
         base = rng.uniform(1, 2, 200)
         rows += [dict(group="g", run="r", model_seed=seed, image=i, row_label=label, mse=v)
                  for label, values in (("standard", base), ("defective", factor * base)) for i, v in enumerate(values)]
-    claim = Claim("toy", "ratio", "toy", "toy", "mse", dict(row_label="defective"), dict(row_label="standard"), kind="ratio",
+    claim = Claim("Table 4", "ratio", dict(row_label="defective"), dict(row_label="standard"), metric="mse", kind="ratio",
                   seed_column="model_seed", aggregate="median", n_column="rows", unit="image")
     found = differences(claim, pd.DataFrame(rows))
     assert list(found.value.round(9)) == [1.5, 1.6, 1.7] and (found.n_lowest == 200).all()
