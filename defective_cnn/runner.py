@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import ast
+import copy
+import dataclasses
 import hashlib
 import io
 import json
@@ -24,11 +26,11 @@ import yaml
 __all__ = ['DATA_TABLES', 'REQUIREMENTS', 'READS_SUFFIX', 'MANIFEST_FORMAT', 'TIMING_COLUMNS', 'RUN_ENVIRONMENT',
            'find_repo_root', 'section_notebooks', 'packaged_notebooks', 'Locations', 'locate', 'parse_parameter',
            'declared_parameters', 'check_parameters', 'load_runs', 'run_name', 'code_hash', 'notebook_code_hash',
-           'package_imports', 'used_modules', 'source_hashes', 'clock', 'cell_title', 'Talker', 'paper_partner',
-           'table_columns', 'format_table', 'CodeDrift', 'code_drift', 'run_files', 'committed_runs', 'shown_path',
-           'describe_run', 'results_hash', 'read_runs_state', 'RunState', 'run_state', 'is_up_to_date',
-           'named_run_states', 'format_run_states', 'compare_results', 'RunResult', 'relative_path', 'run_section',
-           'run_many']
+           'reachable_definitions', 'source_hashes', 'used_modules', 'package_imports', 'clock', 'cell_title', 'Talker',
+           'paper_partner', 'table_columns', 'format_table', 'CodeDrift', 'code_drift', 'run_files', 'committed_runs',
+           'shown_path', 'describe_run', 'results_hash', 'read_runs_state', 'RunState', 'code_changes', 'run_state',
+           'is_up_to_date', 'named_run_states', 'format_run_states', 'compare_results', 'RunResult', 'relative_path',
+           'run_section', 'run_many']
 
 # %% ../nbs/18_runner.ipynb #842e2020
 def find_repo_root(start=None) -> Path:
@@ -134,23 +136,26 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-# Tables of data in a module that runs record by row instead (records.note_input): their values are not code.
-DATA_TABLES = {"settings.py": "SETTINGS"}  # each section's defaults per profile: a run records the rows it read
+# Definitions whose values are data that runs record by row instead (records.note_input): their values are not code.
+DATA_TABLES = {"SETTINGS": "each section's defaults per profile: a run records the rows it read"}
 
 
-def _code_tree(source: str, data_table: str | None = None) -> ast.Module:
-    "Python `source` parsed, without docstrings (any string standing alone as a statement) and with the value assigned to `data_table` left out."
-    tree = ast.parse(source)
+def _as_code(tree, data_table: str | None = None):
+    "Parsed Python `tree` without docstrings (any string standing alone as a statement), the value assigned to `data_table` left out."
     for node in tree.body:
-        if data_table and isinstance(node, (ast.Assign, ast.AnnAssign)) and data_table in [
-                t.id for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)]:
-            node.value = ast.Constant(f"<rows recorded by each run>")
+        if data_table and isinstance(node, (ast.Assign, ast.AnnAssign)) and data_table in _defined_names(node):
+            node.value = ast.Constant("<rows recorded by each run>")
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if isinstance(body, list):
             kept = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str))]
             node.body = kept or [ast.Pass()]
     return tree
+
+
+def _code_tree(source: str, data_table: str | None = None) -> ast.Module:
+    "Python `source` parsed and read as code (`_as_code`)."
+    return _as_code(ast.parse(source), data_table)
 
 
 def code_hash(source: str, data_table: str | None = None) -> str:
@@ -191,7 +196,89 @@ def _notebook_code_hash(path) -> str:
                 hashes.append(_sha(_cell_code(cell).encode()))
     return _sha(json.dumps(hashes).encode())
 
+# %% ../nbs/18_runner.ipynb #4f1d2c7a
+def _defined_names(statement) -> list:
+    "The module-level names a top-level statement defines or changes: a function's or class's name, assigned names, `X` of `X[k] = …`."
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [statement.name]
+    parts = statement.targets if isinstance(statement, ast.Assign) else [statement.target] if isinstance(
+        statement, (ast.AnnAssign, ast.AugAssign)) else [statement]
+    names = []
+    for node in (n for part in parts for n in ast.walk(part)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Name, ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
+            while isinstance(node, (ast.Subscript, ast.Attribute)):
+                node = node.value
+            names += [node.id] if isinstance(node, ast.Name) else []
+    return list(dict.fromkeys(names))
 
+
+def _import_targets(node, modules) -> dict:
+    "Local name -> what an import binds it to in the package: ('module', m), ('name', m, n) or ('package',); other imports: nothing."
+    if isinstance(node, ast.Import):
+        return {a.asname or "defective_cnn": ("module", a.name.split(".")[1]) if a.asname and "." in a.name else ("package",)
+                for a in node.names if a.name.split(".")[0] == "defective_cnn"}
+    parts = [p for p in (node.module or "").split(".") if p]
+    if node.level == 0:
+        if parts[:1] != ["defective_cnn"]:
+            return {}
+        parts = parts[1:]
+    return {a.asname or a.name: ("name", parts[0], a.name) if parts else ("module", a.name) if a.name in modules
+            else ("name", "__init__", a.name) for a in node.names}
+
+
+@dataclass(eq=False)  # compared and hashed by identity: one per file
+class _CodeIndex:
+    "A module's (or a notebook's) top-level definitions and what its imports bind, anywhere in it (imports inside functions too)."
+    definitions: dict  # name -> the top-level statements that define or change it, in order
+    imports: dict  # local name -> set of `_import_targets`
+    hashes: dict  # name -> (code hash, names and dotted chains it reads), filled on demand
+
+    @classmethod
+    def of(cls, tree, modules):
+        imports = {}
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for local, target in _import_targets(node, modules).items():
+                    imports.setdefault(local, set()).add(target)
+        definitions = {}
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+                continue  # imports are followed where a name is read; a docstring is no code
+            changes = _defined_names(node) or [c[0] for c in _references(node) if c[0] in definitions]  # `X.update(…)` changes X
+            for name in changes:
+                definitions.setdefault(name, []).append(node)
+        return cls(definitions, imports, {})
+
+    def definition(self, name: str) -> tuple:
+        "(`code_hash` of the statements defining `name`, what they read): a value in `DATA_TABLES` neither counts nor is followed."
+        if name not in self.hashes:
+            tree = _as_code(ast.Module(body=copy.deepcopy(self.definitions[name]), type_ignores=[]), name if name in DATA_TABLES else None)
+            self.hashes[name] = (_sha(ast.dump(tree, annotate_fields=False).encode()), _references(tree))
+        return self.hashes[name]
+
+
+def _references(tree) -> set:
+    "The names and dotted chains (`a.b.c` as ('a', 'b', 'c')) a piece of code reads."
+    chains, inner = set(), set()
+    for node in ast.walk(tree):  # breadth first: the outermost attribute of a chain comes first
+        if id(node) in inner or not isinstance(node, (ast.Attribute, ast.Name)):
+            continue
+        chain = []
+        while isinstance(node, ast.Attribute):
+            chain.insert(0, node.attr)
+            node = node.value
+            inner.add(id(node))
+        if isinstance(node, ast.Name):
+            chains.add((node.id, *chain))
+    return chains
+
+
+def _module_index(path) -> _CodeIndex:
+    return _CodeIndex.of(ast.parse(Path(path).read_text()), {p.stem for p in Path(path).parent.glob("*.py")})
+
+# %% ../nbs/18_runner.ipynb #7be0a913
 # Not counted: the version and the index nbdev writes; how runs are started and shown (runner, cli); and `train`, whose
 # effect reaches a run only through trained networks: a run records their zoo keys, and tests/test_zoo_keys.py fails when
 # training gives other weights under the same key.
@@ -202,6 +289,63 @@ def _package_root() -> Path:
     import defective_cnn
 
     return Path(defective_cnn.__file__).parent
+
+
+def _resolve(root: Path, index: _CodeIndex, chain: tuple, depth: int = 0) -> set:
+    "The package definitions, as (module, name), that `chain` (a name, or `a.b.c`) read in the code of `index` stands for."
+    head, rest = chain[0], chain[1:]
+    if head in index.definitions:
+        return {(index, head)}
+    found = set()
+    for target in index.imports.get(head, ()) if depth < 20 else ():
+        if target[0] == "name" and (root / f"{target[1]}.py").exists():
+            found |= _resolve(root, _per_file(root / f"{target[1]}.py", _module_index), (target[2], *rest), depth + 1)
+        elif target[0] == "module" or (target[0] == "package" and rest and (root / f"{rest[0]}.py").exists()):
+            module, rest = (target[1], rest) if target[0] == "module" else (rest[0], rest[1:])
+            if (root / f"{module}.py").exists():
+                inner = _per_file(root / f"{module}.py", _module_index)
+                found |= _resolve(root, inner, rest, depth + 1) if rest else {(inner, n) for n in inner.definitions}  # bare: all of it
+    for target in index.imports.get("*", ()) if not found and head not in index.imports and depth < 20 else ():  # from .x import *
+        if (root / f"{target[1]}.py").exists():
+            found |= _resolve(root, _per_file(root / f"{target[1]}.py", _module_index), chain, depth + 1)
+    return found
+
+
+def reachable_definitions(notebook, root=None) -> dict:
+    "(module file, name) -> `code_hash` of each top-level definition of the package that a notebook's code reaches: the names it imports and reads, then those their code reads, in turn (see `_NOT_HASHED`)."
+    root = Path(root) if root is not None else _package_root()
+    modules = {p.stem: _per_file(p, _module_index) for p in sorted(root.glob("*.py"))}
+    where = {id(index): module for module, index in modules.items()}
+    try:
+        code = _CodeIndex.of(ast.parse(_notebook_code(notebook)), set(modules))
+    except SyntaxError:  # code this reader cannot parse: count the whole package
+        todo = {(index, name) for index in modules.values() for name in index.definitions}
+    else:
+        chains = _references(ast.parse(_notebook_code(notebook))) | {(local,) for local, targets in code.imports.items()
+                                                                     if any(t[0] == "name" for t in targets)}
+        todo = {found for chain in chains for found in _resolve(root, dataclasses.replace(code, definitions={}), chain)}
+    seen = {}
+    while todo:
+        index, name = todo.pop()
+        key = (f"{where.get(id(index), '?')}.py", name)
+        if key in seen or where.get(id(index)) in _NOT_HASHED:
+            continue
+        seen[key], read = index.definition(name)
+        todo |= {found for chain in read for found in _resolve(root, index, chain)}
+    return dict(sorted(seen.items()))
+
+
+def source_hashes(notebook, root=None) -> dict:
+    "Name -> `code_hash` of each package definition the notebook reaches (`reachable_definitions`), keyed by its name, not its module: moving code between modules changes nothing; two reached definitions of one name share a key."
+    by_name = {}
+    for (_, name), digest in reachable_definitions(notebook, root).items():
+        by_name.setdefault(name, []).append(digest)
+    return {name: digests[0] if len(digests) == 1 else _sha(json.dumps(sorted(digests)).encode()) for name, digests in sorted(by_name.items())}
+
+
+def used_modules(notebook, root=None) -> list:
+    "File names of the package modules that hold a definition the notebook reaches (`reachable_definitions`)."
+    return sorted({module for module, _ in reachable_definitions(notebook, root)})
 
 
 def package_imports(source: str, modules) -> set:
@@ -224,38 +368,6 @@ def _notebook_code(notebook) -> str:
     "The code cells of a notebook as one Python source, IPython's `%` and `!` lines left out."
     cells = json.loads(Path(notebook).read_text())["cells"]
     return "\n\n".join(_cell_code(c) for c in cells if c["cell_type"] == "code")
-
-
-def _module_imports(path) -> set:
-    "The package modules a module of the package imports."
-    return package_imports(Path(path).read_text(), {p.stem for p in Path(path).parent.glob("*.py")})
-
-
-def used_modules(notebook, root=None) -> list:
-    "File names of the package modules a notebook runs: those its code imports and every module they import in turn (see _NOT_HASHED)."
-    root = Path(root) if root is not None else _package_root()
-    modules = {p.stem for p in root.glob("*.py")}
-    try:
-        todo = package_imports(_notebook_code(notebook), modules)
-    except SyntaxError:  # code this reader cannot parse: count the whole package
-        todo = set(modules)
-    seen = set()
-    while todo:
-        module = todo.pop()
-        seen.add(module)
-        todo |= _per_file(root / f"{module}.py", _module_imports) - seen
-    return sorted(f"{m}.py" for m in seen - _NOT_HASHED)
-
-
-def source_hashes(notebook, root=None) -> dict:
-    "File name -> `code_hash` of each module in `used_modules(notebook)`: the package code a run's results depend on."
-    root = Path(root) if root is not None else _package_root()
-    return {name: _per_file(root / name, _module_code_hash) for name in used_modules(notebook, root)}
-
-
-def _module_code_hash(path) -> str:
-    return code_hash(Path(path).read_text(), DATA_TABLES.get(Path(path).name))
-
 
 # %% ../nbs/18_runner.ipynb #28ac9f73
 def clock(seconds: float) -> str:
@@ -480,7 +592,7 @@ class CodeDrift:
     cells: list  # one entry per code cell that differs: 'code cell 5 (`first line`) changed', '… is new', 'a cell … is gone'
     diff: str  # the differing cells as unified diffs of the code as Python reads it (the run's lines -, today's +)
     finished: str = "?"  # when the run was executed (its manifest)
-    notes: dict | None = None  # the manifest's `migrated` and `restamped` notes: recorded later, without executing the run
+    notes: dict | None = None  # the manifest's `migrated`, `restamped` and `rekeyed` notes: recorded later, without executing the run
 
     @property
     def drifted(self) -> bool:
@@ -501,6 +613,9 @@ class CodeDrift:
             r = notes["restamped"]
             text += (f" It was restamped on {r.get('on', '?')} for {', '.join(r.get('changed', [])) or 'its inputs'} without running it "
                      f"again: {r.get('how', '')}.")
+        if "rekeyed" in notes:
+            k = notes["rekeyed"]
+            text += f" Its manifest was rekeyed on {k.get('on', '?')} (from format {k.get('from_format', '?')}) without running it again: {k.get('how', '')}."
         return text + f" Executed again (`defective-cnn run {self.section} --run {self.run} --force`), it shows today's code."
 
 
@@ -550,7 +665,7 @@ def code_drift(section: str, run: str, out_dir, nbs_dir) -> CodeDrift:
             where = f"code cell {j1 + k + 1}" if new is not None else "(gone)"
             diffs += difflib.unified_diff((old or "").splitlines(), (new or "").splitlines(), f"{section}/{run}: as executed",
                                           f"{notebook.name} today: {where}", lineterm="", n=1)
-    notes = {k: saved[k] for k in ("migrated", "restamped") if k in saved}
+    notes = {k: saved[k] for k in ("migrated", "restamped", "rekeyed") if k in saved}
     return CodeDrift(section, run, notebook.name, cells, "\n".join(diffs), saved.get("finished", "?"), notes)
 
 # %% ../nbs/18_runner.ipynb #cb1ed03b
@@ -631,7 +746,7 @@ def read_runs_state(out_dir, names) -> dict:
     return {name: results_hash(out_dir, name) for name in names}
 
 
-MANIFEST_FORMAT = 2  # manifests before it lack the recorded inputs: `migrate` or run again
+MANIFEST_FORMAT = 3  # 3: `sources` by definition (`source_hashes`); 2: by module; 1: without the recorded inputs. Older: rekey or run again
 
 
 @dataclass
@@ -640,7 +755,7 @@ class RunState:
     section: str
     run: str
     state: str  # 'current', 'stale', 'not run' or 'failed'
-    changed: list  # the inputs that differ: 'parameters', 'notebook', 'module X', 'network Y', 'data Z', 'run S/R'...
+    changed: list  # the inputs that differ: 'parameters', 'notebook', 'code X', 'network Y', 'data Z', 'run S/R'...
     requires: str | None = None  # 'cuda' for a run that needs a CUDA device
     note: str = ""  # what could not be checked here (data that is missing)
 
@@ -678,6 +793,14 @@ def _network_changes(networks: dict) -> list:
     return changed
 
 
+def code_changes(saved: dict, notebook) -> list:
+    "'code X' for each package definition whose code differs between a manifest's `sources` and `source_hashes(notebook)` now; a manifest rekeyed while stale by module (`stale_sources`) keeps the reasons of then."
+    if "stale_sources" in saved:
+        return list(saved["stale_sources"])
+    now, then = source_hashes(notebook), saved.get("sources", {})
+    return [f"code {name}" for name in sorted(set(now) | set(then)) if now.get(name) != then.get(name)]
+
+
 def run_state(section: str, run: str, parameters: dict, notebook, out_dir, check_data: bool = True) -> RunState:
     "Compare the manifest of `out_dir/section/run` with the inputs now: parameters, notebook code, package code, networks, data, runs read."
     parameters = dict(parameters)
@@ -693,8 +816,7 @@ def run_state(section: str, run: str, parameters: dict, notebook, out_dir, check
         return RunState(section, run, "stale", [f"manifest format {saved.get('format', 1)}"], requires)
     changed = [] if saved.get("parameters") == parameters else ["parameters"]
     changed += [] if saved.get("notebook_code") == notebook_code_hash(notebook) else ["notebook"]
-    now = source_hashes(notebook)
-    changed += [f"module {m}" for m in sorted(set(now) | set(saved.get("sources", {}))) if now.get(m) != saved["sources"].get(m)]
+    changed += code_changes(saved, notebook)
     changed += _network_changes(saved.get("networks", {}))
     changed += _settings_changes(saved.get("settings", {}))
     from defective_cnn.data import named_dataset_fingerprint
