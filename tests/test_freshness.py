@@ -4,7 +4,7 @@ run records of where and with what code it ran.
 Every committed run is current, or stale for a listed reason (KNOWN_STALE). A docstring, a comment or a markdown cell
 stales nothing; the code of a module's functions stales the runs whose notebooks reach them, and only those; moving
 functions to another module, or renaming a module, stales nothing; a parameter of one run in runs.yaml stales that run. (Training code is guarded by test_zoo_keys.py.) No committed run's injected parameters hold an
-absolute path; a run whose executed code is not today's notebook's says so (`runner.code_drift`) in `show` and on the site."""
+absolute path; a run whose executed code is not today's notebook's says so (`terminal.code_drift`) in `show` and on the site."""
 import ast
 import importlib.util
 import json
@@ -20,9 +20,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 STATES = """
 import json, sys
-from defective_cnn import runner
-where = runner.locate()
-states = runner.named_run_states(runner.load_runs(where.runs_file), where.nbs_dir, where.out_dir, check_data=False)
+from defective_cnn import freshness
+where = freshness.locate()
+states = freshness.named_run_states(freshness.load_runs(where.runs_file), where.nbs_dir, where.out_dir, check_data=False)
 print(json.dumps({f"{s.section}/{s.run}": [s.state, s.changed] for s in states}))
 """
 
@@ -63,7 +63,7 @@ def edited(path: Path, change):
 
 
 def runs_using(copy: Path, module: str) -> set:
-    from defective_cnn.runner import used_modules
+    from defective_cnn.freshness import used_modules
 
     runs = yaml.safe_load((copy / "papermill_runs" / "runs.yaml").read_text())
     return {f"{s}/{r}" for s in runs for r in runs[s]
@@ -221,7 +221,7 @@ def test_no_committed_run_records_a_path_of_the_machine_that_ran_it():
 @pytest.fixture
 def run_copy(tmp_path):
     "A copy of the committed transfer/cpu run (its executed notebook and manifest) and of nbs/transfer.ipynb, the run's code made today's."
-    from defective_cnn.runner import section_notebooks
+    from defective_cnn.freshness import section_notebooks
 
     (tmp_path / "nbs").mkdir()
     (tmp_path / "papermill_runs" / "transfer").mkdir(parents=True)
@@ -247,7 +247,7 @@ def edit_code_cell(path: Path, change, which: int = -1):
 
 
 def test_a_copy_of_a_run_drifts_when_its_code_does_and_only_then(run_copy):
-    from defective_cnn.runner import code_drift, describe_run
+    from defective_cnn.terminal import code_drift, describe_run
 
     drift = lambda: code_drift("transfer", "cpu", run_copy / "papermill_runs", run_copy / "nbs")
     shown = lambda: describe_run(run_copy / "papermill_runs", "transfer", "cpu", nbs_dir=run_copy / "nbs")

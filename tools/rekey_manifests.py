@@ -18,28 +18,28 @@ import subprocess
 import time
 from pathlib import Path
 
-from defective_cnn import runner
+from defective_cnn import freshness
 
-# What format 2 left out: nbdev's files, how runs are started and shown, and `train`; the modules the runner was split
-# into are the runner's code.
-FORMAT2_NOT_HASHED = {"__init__", "_modidx", "runner", "cli", "train", "runs", "terminal", "execution"}
+# What format 2 left out: nbdev's files, how runs are started and shown (the runner, since split into freshness,
+# terminal and execution; the command line), and `train`.
+FORMAT2_NOT_HASHED = {"__init__", "_modidx", "runner", "cli", "train", "freshness", "terminal", "execution"}
 
 
 def format2_used_modules(notebook, root: Path) -> list:
     "The module files format 2 hashed for a notebook: those its code imports and, in turn, those they import."
     modules = {p.stem for p in root.glob("*.py")}
-    todo = runner.package_imports(runner._notebook_code(notebook), modules)
+    todo = freshness.package_imports(freshness._notebook_code(notebook), modules)
     seen = set()
     while todo:
         module = todo.pop()
         seen.add(module)
-        todo |= runner.package_imports((root / f"{module}.py").read_text(), modules) - seen
+        todo |= freshness.package_imports((root / f"{module}.py").read_text(), modules) - seen
     return sorted(f"{m}.py" for m in seen - FORMAT2_NOT_HASHED)
 
 
 def format2_module_changes(saved: dict, notebook, root: Path) -> list:
     "'module X.py' for each module whose hash differs from the manifest's, as format 2's `run_state` said."
-    now = {name: runner.code_hash((root / name).read_text(), "SETTINGS" if name == "settings.py" else None)
+    now = {name: freshness.code_hash((root / name).read_text(), "SETTINGS" if name == "settings.py" else None)
            for name in format2_used_modules(notebook, root)}
     then = saved.get("sources", {})
     return [f"module {m}" for m in sorted(set(now) | set(then)) if now.get(m) != then.get(m)]
@@ -58,9 +58,9 @@ def rekey(manifest: Path, nbs_dir: Path, root: Path, commit: str, today: str) ->
         note["how"] = (f"stale by module under format 2 ({', '.join(stale)} differ from the code of {commit}): its module hashes "
                        f"are kept in `sources` and those reasons in `stale_sources` until it is run again; not re-executed")
     else:
-        saved["sources"] = runner.source_hashes(notebook, root)
+        saved["sources"] = freshness.source_hashes(notebook, root)
         note["how"] = (f"every module hash recorded matched the code of {commit} read as code, so the definitions it executed are "
-                       f"that code's: `sources` recomputed by definition (runner.source_hashes) from it; not re-executed")
+                       f"that code's: `sources` recomputed by definition (freshness.source_hashes) from it; not re-executed")
     saved["format"] = 3
     saved["rekeyed"] = note
     manifest.write_text(json.dumps(saved, indent=1))
@@ -72,12 +72,12 @@ def main():
     parser.add_argument("--out", default=None, help="folder of the executed runs (default: the checkout's papermill_runs/)")
     parser.add_argument("--dry-run", action="store_true", help="say what would change, write nothing")
     args = parser.parse_args()
-    where = runner.locate(out_dir=args.out)
-    root = Path(runner.__file__).parent
+    where = freshness.locate(out_dir=args.out)
+    root = Path(freshness.__file__).parent
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=where.checkout or ".").stdout.strip() or "?"
     today = time.strftime("%Y-%m-%d")
     for manifest in sorted(where.out_dir.glob("*/*.json")):
-        if manifest.name.endswith(runner.READS_SUFFIX) or not manifest.with_suffix(".ipynb").exists():
+        if manifest.name.endswith(freshness.READS_SUFFIX) or not manifest.with_suffix(".ipynb").exists():
             continue
         if args.dry_run:
             saved = json.loads(manifest.read_text())
