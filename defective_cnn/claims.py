@@ -17,8 +17,8 @@ import pandas as pd
 
 from .paper import keep_prob_tradeoff, paper_table
 from .repeats import finished_runs, repetition_group
-from . import runner
-from .runner import load_runs
+from . import freshness as runner  # where runs live and whether they are current
+from .freshness import load_runs
 from .settings import SETTINGS
 
 

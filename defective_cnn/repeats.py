@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from . import runner
+from . import freshness as runner  # where runs live and whether they are current
 from .records import atomic_write_bytes
 
 # %% auto #0
