@@ -16,7 +16,7 @@ def _split(key):
 
 
 def section_files():
-    "The section notebooks (nbs/*.ipynb not starting with a digit, '_' or 'index', as runner.section_notebooks) and the run file."
+    "The section notebooks (nbs/*.ipynb not starting with a digit, '_' or 'index', as freshness.section_notebooks) and the run file."
     nbs = here / cfg["nbs_path"]
     notebooks = [p for p in sorted(nbs.glob("*.ipynb")) if not (p.name[0].isdigit() or p.name.startswith(("_", "index")))]
     return notebooks + [here / "papermill_runs" / "runs.yaml"]

@@ -17,8 +17,8 @@ import pandas as pd
 
 from .paper import keep_prob_tradeoff, paper_table
 from .repeats import BEYOND, COMPARISONS, comparison_spec, gather
-from . import runner
-from .runner import load_runs
+from . import freshness
+from .freshness import load_runs
 from .settings import SETTINGS
 
 
@@ -459,7 +459,7 @@ def claims_table(out_dir=None, claims=None, profiles=PROFILES) -> pd.DataFrame:
     interval `_low`, `_high` (`seed_interval`), `_values` and `_errors` per seed, `_lowest`, `_highest`, `_seeds`, `_n_lowest`,
     `_n_highest`, `_runs`) with its `<profile>_verdict`, from the CSVs in `out_dir` (default: the checkout's papermill_runs/,
     kept in the table's `attrs['out_dir']`)."""
-    out_dir = Path(out_dir) if out_dir is not None else runner.locate().out_dir
+    out_dir = Path(out_dir) if out_dir is not None else freshness.locate().out_dir
     if not out_dir.is_dir():
         raise FileNotFoundError(f"no folder of runs at {out_dir}")
     claims = CLAIMS if claims is None else list(claims)
@@ -648,7 +648,7 @@ def format_claims(out_dir=None) -> str:
 def autoattack_sentence(out_dir=None, profile: str = "cpu") -> str:
     """What FAB-T and Square fooled after APGD-CE and APGD-T, over every network and seed of the `later_attacks` runs at `profile`
     in `out_dir` (default: the checkout's papermill_runs/), and the flags AutoAttack's checks raised; '' when there is no run."""
-    out_dir = Path(out_dir) if out_dir is not None else runner.locate().out_dir
+    out_dir = Path(out_dir) if out_dir is not None else freshness.locate().out_dir
     spec = COMPARISONS["AutoAttack"]
     rows = gather(spec["section"], spec["result"], profile, out_dir)
     if rows.empty:
@@ -670,7 +670,7 @@ def autoattack_sentence(out_dir=None, profile: str = "cpu") -> str:
 # %% ../nbs/24_claims.ipynb #b7d41f93
 def _later_rows(out_dir, profile: str) -> pd.DataFrame:
     "The later_attacks section's transfer rows at `profile`, of the repetition group with the most seeds (empty: no run)."
-    out_dir = Path(out_dir) if out_dir is not None else runner.locate().out_dir
+    out_dir = Path(out_dir) if out_dir is not None else freshness.locate().out_dir
     spec = COMPARISONS["Later attacks"]
     rows = gather(spec["section"], spec["result"], profile, out_dir)
     if rows.empty:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import yaml
 
-from .runner import (check_parameters, committed_runs, describe_run, format_run_states, load_runs, locate, named_run_states,
-                                  parse_parameter,
-                                  run_many, section_notebooks, shown_path)
+from .execution import run_many
+from .freshness import (check_parameters, committed_runs, load_runs, locate, named_run_states, parse_parameter,
+                                     section_notebooks)
+from .terminal import describe_run, format_run_states, shown_path
 from .train import PROFILES
 from .zoo import default_zoo_dir, list_zoo, remove_from_zoo
 

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from . import runner
+from . import freshness
 from .records import atomic_write_bytes
 
 # %% auto #0
@@ -91,11 +91,11 @@ def comparison_file(comparison: str) -> str:
 
 # %% ../nbs/20_repeats.ipynb #6bac88e6
 def section_notebook(section: str, runs_dir, nbs_dir=None) -> Path:
-    "The notebook of `section`: in `nbs_dir` if given, else beside the runs folder (a checkout's nbs/), else `runner.locate()`'s."
+    "The notebook of `section`: in `nbs_dir` if given, else beside the runs folder (a checkout's nbs/), else `freshness.locate()`'s."
     if nbs_dir is not None:
         return Path(nbs_dir) / f"{section}.ipynb"
     beside = Path(runs_dir).parent / "nbs" / f"{section}.ipynb"
-    return beside if beside.exists() else runner.locate().nbs_dir / f"{section}.ipynb"
+    return beside if beside.exists() else freshness.locate().nbs_dir / f"{section}.ipynb"
 
 
 def gather(
@@ -108,9 +108,9 @@ def gather(
     """The rows every finished run of `section` wrote to `<run>_<result>.csv`, with its `run`, repetition `group` and `stale` (what
     changed since it ran, '' if nothing): stale runs are read and marked. Only runs that `runs_dir/runs.yaml` lists, where there is
     one; empty if none wrote it."""
-    runs_dir = Path(runs_dir) if runs_dir is not None else runner.locate().out_dir
+    runs_dir = Path(runs_dir) if runs_dir is not None else freshness.locate().out_dir
     runs_file = runs_dir / "runs.yaml"
-    listed = runner.load_runs(runs_file).get(section, {}) if runs_file.exists() else None
+    listed = freshness.load_runs(runs_file).get(section, {}) if runs_file.exists() else None
     notebook = section_notebook(section, runs_dir, nbs_dir)
     frames = []
     for run, manifest in finished_runs(section, runs_dir, profile).items():
@@ -121,7 +121,7 @@ def gather(
         profiles = set(frame["profile"].astype(str)) if "profile" in frame else {"(no profile column)"}
         if profile is not None and profiles != {profile}:
             raise ValueError(f"{csv}: its manifest says profile {profile!r}, its rows say {sorted(profiles)}")
-        state = runner.run_state(section, run, listed[run] if listed is not None else manifest["parameters"], notebook, runs_dir,
+        state = freshness.run_state(section, run, listed[run] if listed is not None else manifest["parameters"], notebook, runs_dir,
                                  check_data=False)
         frames.append(frame.assign(run=run, group=repetition_group(manifest["parameters"]),
                                    stale="" if state.state == "current" else ", ".join(state.changed) or state.state))
@@ -282,7 +282,7 @@ def runs_read(comparisons, runs_dir=None, profile: str | None = None, nbs_dir=No
 
 def record_reads(output_dir, run_name: str, names) -> Path:
     "Tell the runner which runs this run read (`<run_name>.reads.json`): it is out of date once any of them runs again."
-    path = Path(output_dir) / f"{run_name}{runner.READS_SUFFIX}"
+    path = Path(output_dir) / f"{run_name}{freshness.READS_SUFFIX}"
     atomic_write_bytes(path, json.dumps(sorted(names)).encode())
     return path
 

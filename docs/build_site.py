@@ -210,9 +210,9 @@ def _retitle(nb: dict, title: str):
 
 def mark_code_drift(stage_dir: Path, repo: Path = REPO):
     """A note at the top of each staged run page whose executed notebook holds other code than its section notebook today
-    (`runner.code_drift`, read as code): which cells differ, when it ran, its manifest's migrated/restamped notes, and the
+    (`terminal.code_drift`, read as code): which cells differ, when it ran, its manifest's migrated/restamped notes, and the
     diff, folded. Runs whose code is today's get no note."""
-    from defective_cnn.runner import code_drift
+    from defective_cnn.terminal import code_drift
 
     for section, runs in section_runs(repo).items():
         for run in runs:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from defective_cnn import runner
+from defective_cnn import freshness
 from defective_cnn.claims import (BAND, CLAIMS, NO_RUN, VERDICTS, Claim, autoattack_sentence, beyond_sentence, claims_markdown, claims_table,
                                   differences, format_claims, later_attacks_sentence, later_attacks_table, seed_interval, smallest_step, verdict)
 
@@ -126,8 +126,8 @@ def fake_gpu_run(folder: Path, seed: int, standard: float, defective: float):
     run = f"gpu_seed{seed}"
     notebook = REPO / "nbs" / "transfer.ipynb"  # a current manifest: the notebook and package code of now, no network or data read
     (folder / "transfer" / f"{run}.json").write_text(json.dumps(
-        dict(format=runner.MANIFEST_FORMAT, section="transfer", run=run, status="ok", parameters=dict(profile="gpu", seed=seed),
-             notebook_code=runner.notebook_code_hash(notebook), sources=runner.source_hashes(notebook), networks={}, data={})))
+        dict(format=freshness.MANIFEST_FORMAT, section="transfer", run=run, status="ok", parameters=dict(profile="gpu", seed=seed),
+             notebook_code=freshness.notebook_code_hash(notebook), sources=freshness.source_hashes(notebook), networks={}, data={})))
     (folder / "transfer" / f"{run}.ipynb").write_text("{}")
     pd.DataFrame(dict(source_name="resnet18", target_arch="resnet18", defect=["standard", "0.3-Bottom"], n_eval=[4600, 4500],
                       success_defense_rate=[standard, defective], profile="gpu", seed=seed)
@@ -162,8 +162,8 @@ def test_later_attack_rows_read_the_sections_csvs(tmp_path):
     for seed in range(3):
         run = "gpu" if seed == 0 else f"gpu_seed{seed}"
         (folder / f"{run}.json").write_text(json.dumps(dict(
-            format=runner.MANIFEST_FORMAT, section="later_attacks", run=run, status="ok", parameters=dict(profile="gpu", seed=seed),
-            notebook_code=runner.notebook_code_hash(notebook), sources=runner.source_hashes(notebook), networks={}, data={})))
+            format=freshness.MANIFEST_FORMAT, section="later_attacks", run=run, status="ok", parameters=dict(profile="gpu", seed=seed),
+            notebook_code=freshness.notebook_code_hash(notebook), sources=freshness.source_hashes(notebook), networks={}, data={})))
         (folder / f"{run}.ipynb").write_text("{}")
         frame = pd.DataFrame(dict(source_name="resnet18", target_name=["Standard CNN", "0.1-Bottom", "Adversarial Training"],
                                   attack_label="DI-FGSM16", defect=["standard", "0.1-Bottom", "standard"], n_eval=200,

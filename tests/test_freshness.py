@@ -2,9 +2,9 @@
 run records of where and with what code it ran.
 
 Every committed run is current, or stale for a listed reason (KNOWN_STALE). A docstring, a comment or a markdown cell
-stales nothing; the code of a module stales the runs whose notebooks use it, and only those; a parameter of one run in
-runs.yaml stales that run. (Training code is guarded by test_zoo_keys.py.) No committed run's injected parameters hold an
-absolute path; a run whose executed code is not today's notebook's says so (`runner.code_drift`) in `show` and on the site."""
+stales nothing; the code of a module's functions stales the runs whose notebooks reach them, and only those; moving
+functions to another module, or renaming a module, stales nothing; a parameter of one run in runs.yaml stales that run. (Training code is guarded by test_zoo_keys.py.) No committed run's injected parameters hold an
+absolute path; a run whose executed code is not today's notebook's says so (`terminal.code_drift`) in `show` and on the site."""
 import ast
 import importlib.util
 import json
@@ -20,9 +20,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 STATES = """
 import json, sys
-from defective_cnn import runner
-where = runner.locate()
-states = runner.named_run_states(runner.load_runs(where.runs_file), where.nbs_dir, where.out_dir, check_data=False)
+from defective_cnn import freshness
+where = freshness.locate()
+states = freshness.named_run_states(freshness.load_runs(where.runs_file), where.nbs_dir, where.out_dir, check_data=False)
 print(json.dumps({f"{s.section}/{s.run}": [s.state, s.changed] for s in states}))
 """
 
@@ -63,7 +63,7 @@ def edited(path: Path, change):
 
 
 def runs_using(copy: Path, module: str) -> set:
-    from defective_cnn.runner import used_modules
+    from defective_cnn.freshness import used_modules
 
     runs = yaml.safe_load((copy / "papermill_runs" / "runs.yaml").read_text())
     return {f"{s}/{r}" for s in runs for r in runs[s]
@@ -119,9 +119,20 @@ def test_docstrings_comments_and_markdown_stale_nothing(tree, before):
             put_back()
 
 
+def with_every_body_edited(text: str) -> str:
+    "A module's text with one statement more at the top of each top-level function's and class's body."
+    lines = text.splitlines(keepends=True)
+    bodies = [node.body[0] for node in ast.parse(text).body if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+    assert bodies and all(b.lineno > 1 for b in bodies)
+    for first in sorted(bodies, key=lambda b: -b.lineno):
+        lines.insert(first.lineno - 1, " " * first.col_offset + "_edited_by_test = 1\n")
+    return "".join(lines)
+
+
 @pytest.mark.parametrize("module", ["decision.py", "robustness.py", "shape.py"])
 def test_code_of_a_module_stales_the_runs_that_use_it(tree, before, module):
-    undo = edited(tree / "defective_cnn" / module, lambda text: text + "\n_EDITED_BY_TEST = 1\n")
+    "Each function and class of `module` edited: the runs whose code reaches one go stale (format 2 keyed whole modules: a value no run reads staled them too)."
+    undo = edited(tree / "defective_cnn" / module, with_every_body_edited)
     try:
         stale = newly_stale(before, states(tree))
     finally:
@@ -131,6 +142,45 @@ def test_code_of_a_module_stales_the_runs_that_use_it(tree, before, module):
     assert stale == using - already, (module, sorted(stale), sorted(already), sorted(using))
     named = {"decision.py": {"decision"}, "robustness.py": {"whitebox", "noise", "adversarial_examples"}, "shape.py": {"shuffle", "stylized"}}
     assert {name.split("/")[0] for name in using} == named[module]
+
+
+def test_moving_functions_between_modules_stales_nothing(tree, before):
+    "noise_curves and check_sigmas cut from robustness.py into a new module it imports them from (their helpers imported back), and shape.py renamed (a star import left in its place): no run goes stale; a change to the moved code then stales the noise runs."
+    package = tree / "defective_cnn"
+    moved = ("check_sigmas", "noise_curves")
+    text = (package / "robustness.py").read_text()
+    module = ast.parse(text)
+    lines = text.splitlines(keepends=True)
+    cut = [node for node in module.body if isinstance(node, ast.FunctionDef) and node.name in moved]
+    own = {node.name for node in module.body if isinstance(node, ast.FunctionDef)} - set(moved)
+    helpers = sorted({n.id for node in cut for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in own})  # _module, _columns
+    assert len(cut) == 2 and helpers
+    imports = "".join(ast.get_source_segment(text, node) + "\n" for node in module.body if isinstance(node, (ast.Import, ast.ImportFrom)))
+    imports += f"from .robustness import {', '.join(helpers)}\n"  # robustness imports the moved functions at its end, after these
+    body = "".join("".join(lines[node.lineno - 1:node.end_lineno]) + "\n\n" for node in cut)
+    kept = [line for i, line in enumerate(lines, 1) if not any(node.lineno <= i <= node.end_lineno for node in cut)]
+    undo = [edited(package / "robustness.py", lambda _: "".join(kept) + f"\nfrom .noise_curves_moved import {', '.join(moved)}\n")]
+    (package / "noise_curves_moved.py").write_text('"""Moved by a test."""\n' + imports + "\n\n" + body)
+    shape = (package / "shape.py").read_text()
+    (package / "shape_renamed.py").write_text(shape)
+    undo.append(edited(package / "shape.py", lambda _: "from .shape_renamed import *  # renamed by a test\n"))
+    try:
+        env = dict(os.environ, PYTHONPATH=str(tree), OMP_NUM_THREADS="1")
+        probe = "import defective_cnn.robustness as r, defective_cnn.shape as s; print(r.noise_curves.__module__, s.shuffle_results.__module__)"
+        imported = subprocess.run([sys.executable, "-c", probe], cwd=tree, env=env, capture_output=True, text=True, timeout=300)
+        assert imported.stdout.split() == ["defective_cnn.noise_curves_moved", "defective_cnn.shape_renamed"], imported.stderr[-2000:]
+        assert newly_stale(before, states(tree)) == set()
+        noise = {run for run in before if run.startswith("noise/") and before[run][0] == "current"}
+        assert noise and all("noise_curves" in json.loads((tree / "papermill_runs" / f"{run}.json").read_text())["sources"] for run in noise)
+        undo.append(edited(package / "noise_curves_moved.py", with_every_body_edited))
+        after = states(tree)
+        assert newly_stale(before, after) == noise, sorted(newly_stale(before, after))
+        assert all(set(after[run][1]) == {"code check_sigmas", "code noise_curves"} for run in noise), {run: after[run] for run in noise}
+    finally:
+        for put_back in reversed(undo):
+            put_back()
+        for name in ("noise_curves_moved.py", "shape_renamed.py"):
+            (package / name).unlink(missing_ok=True)
 
 
 def test_a_parameter_of_one_run_stales_that_run(tree, before):
@@ -171,7 +221,7 @@ def test_no_committed_run_records_a_path_of_the_machine_that_ran_it():
 @pytest.fixture
 def run_copy(tmp_path):
     "A copy of the committed transfer/cpu run (its executed notebook and manifest) and of nbs/transfer.ipynb, the run's code made today's."
-    from defective_cnn.runner import section_notebooks
+    from defective_cnn.freshness import section_notebooks
 
     (tmp_path / "nbs").mkdir()
     (tmp_path / "papermill_runs" / "transfer").mkdir(parents=True)
@@ -197,7 +247,7 @@ def edit_code_cell(path: Path, change, which: int = -1):
 
 
 def test_a_copy_of_a_run_drifts_when_its_code_does_and_only_then(run_copy):
-    from defective_cnn.runner import code_drift, describe_run
+    from defective_cnn.terminal import code_drift, describe_run
 
     drift = lambda: code_drift("transfer", "cpu", run_copy / "papermill_runs", run_copy / "nbs")
     shown = lambda: describe_run(run_copy / "papermill_runs", "transfer", "cpu", nbs_dir=run_copy / "nbs")
@@ -210,7 +260,7 @@ def test_a_copy_of_a_run_drifts_when_its_code_does_and_only_then(run_copy):
     assert len(found.cells) == 1 and found.cells[0].startswith(f"code cell {number} (") and found.cells[0].endswith(") changed")
     assert "-print('one more line')" in found.diff.splitlines()
     assert found.notes == {k: v for k, v in json.loads((run_copy / "papermill_runs" / "transfer" / "cpu.json").read_text()).items()
-                           if k in ("migrated", "restamped")}
+                           if k in ("migrated", "restamped", "rekeyed")}
     assert "code not today's" in shown() and "--run cpu --force" in " ".join(shown().split())
     edit_code_cell(run_copy / "nbs" / "transfer.ipynb", lambda source: source + "\nprint('one more line')\n", which=2)  # today's caught up
     assert not drift().drifted

@@ -3,7 +3,7 @@ import json
 import re
 from pathlib import Path
 
-from defective_cnn.runner import package_imports as imports_in
+from defective_cnn.freshness import package_imports as imports_in
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "defective_cnn"
@@ -36,8 +36,8 @@ def test_every_module_has_a_notebook_and_imports_only_downward():
 
 
 def test_the_check_can_fail(tmp_path):
-    assert package_imports("cli") >= {"runner", "zoo"}  # it does see imports
-    assert "runner" in package_imports("repeats")  # also `from defective_cnn import runner`
+    assert package_imports("cli") >= {"execution", "zoo"}  # it does see imports
+    assert "freshness" in package_imports("repeats")  # also `from defective_cnn import freshness as …`
     assert package_imports("defective") == set()
 
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from defective_cnn.runner import declared_parameters, run_many, section_notebooks
+from defective_cnn.execution import run_many
+from defective_cnn.freshness import declared_parameters, section_notebooks
 
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS = section_notebooks(REPO / "nbs")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from defective_cnn.runner import section_notebooks
+from defective_cnn.freshness import section_notebooks
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,7 +59,7 @@ def test_wheel_carries_the_section_notebooks_and_the_run_file(installed):
 
 def test_runner_finds_them_outside_a_checkout(installed, tmp_path):
     _, site, env = installed
-    probe = ("import json, defective_cnn; from defective_cnn.runner import locate; w = locate(); "
+    probe = ("import json, defective_cnn; from defective_cnn.freshness import locate; w = locate(); "
              "print(json.dumps(dict(package=defective_cnn.__file__, nbs=str(w.nbs_dir), runs=str(w.runs_file), out=str(w.out_dir), checkout=w.checkout)))")
     found = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert found.returncode == 0, found.stderr

@@ -17,7 +17,7 @@ RUNS_FILE = Path(__file__).resolve().parents[2] / "papermill_runs" / "runs.yaml"
 
 def chunk_jobs_of(number: int, profile):
     from defective_cnn.plan import chunk_jobs, gpu_chunks
-    from defective_cnn.runner import load_runs
+    from defective_cnn.freshness import load_runs
 
     chunks = gpu_chunks(load_runs(RUNS_FILE))
     return chunks, chunk_jobs(chunks, number, profile)
