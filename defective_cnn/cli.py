@@ -240,11 +240,13 @@ def _selected_networks(args) -> dict:
 
 
 def _plan(args) -> int:
-    from defective_cnn.plan import format_chunks, format_plan, gpu_chunks, plan_rows
+    from defective_cnn.plan import format_chunks, format_plan, format_runs, gpu_chunks, plan_networks, plan_rows, run_costs
 
     try:
-        networks = _selected_networks(args)
-        print(format_plan(plan_rows(networks, args.zoo, args.device), args.device))
+        jobs = plan_jobs(args.sections, args.run, args.profile, args.param, args.runs)
+        print(format_plan(plan_rows(plan_networks(jobs), args.zoo, args.device), args.device))
+        if len(jobs) > 1 and all(name is not None for _, name, _ in jobs):  # several named runs: each one's price
+            print("\n" + format_runs(run_costs(jobs, args.zoo, args.device), args.device))
         if args.profile == "gpu" and args.run is None:  # the gpu sweep as device jobs, each chunk's measured cost
             print("\n" + format_chunks(gpu_chunks(load_runs(Path(args.runs) if args.runs else locate().runs_file), args.device), args.device))
     except (ValueError, FileNotFoundError) as e:

@@ -17,6 +17,7 @@ from .decision import decision_networks
 from .later_attacks import later_attacks_networks
 from .reports import training_curves_networks
 from .robustness import adversarial_examples_networks, noise_networks, whitebox_networks
+from .scale import scale_networks
 from .shape import shuffle_networks, stylized_networks
 from .transfer import (TABLE2_KEEP_PROB, ablation_networks, ensemble_networks, graybox_networks, keep_prob_networks,
                                     transfer_networks)
@@ -25,8 +26,8 @@ from .zoo import ModelConfig, default_zoo_dir, get_model, is_stored, model_confi
 # %% auto #0
 __all__ = ['SECTION_PLANS', 'SECTIONS', 'TRAIN_SIZES', 'INPUT_SIZES', 'THROUGHPUTS', 'DEVICES', 'GPU_JOB_MINUTES',
            'GPU_JOB_RESERVE_MINUTES', 'RAY_INSTALL', 'section_networks', 'plan_networks', 'throughput', 'network_cost',
-           'plan_rows', 'format_plan', 'gpu_jobs', 'gpu_chunks', 'chunk_jobs', 'format_chunks', 'require_ray',
-           'check_zoo_writable', 'train_network', 'train_plan']
+           'plan_rows', 'format_plan', 'run_costs', 'format_runs', 'gpu_jobs', 'gpu_chunks', 'chunk_jobs',
+           'format_chunks', 'require_ray', 'check_zoo_writable', 'train_network', 'train_plan']
 
 # %% ../nbs/25_plan.ipynb #5ddbb252
 _ALWAYS_IGNORED = ("output_dir", "run_name", "requires")  # requires: the runner's (runs.yaml)
@@ -46,6 +47,7 @@ SECTION_PLANS = {
     "adversarial_examples": (adversarial_examples_networks, ("eps", "n_images")),
     "training_curves": (training_curves_networks, ("archs", "defects")),
     "later_attacks": (later_attacks_networks, ("attacks", "attack_overrides", "n_eval", "aa_networks", "aa_n_eval")),
+    "scale": (scale_networks, ()),  # every parameter of the scale section but the run's names picks networks (rungs, seed)
 }
 SECTIONS = tuple(SECTION_PLANS)
 
@@ -134,6 +136,12 @@ THROUGHPUTS = [
          how=_STEP_ONLY + "bench_models_224.json)"),
     dict(device="H100", arch="vgg19", input_size=224, width=1.0, images_per_s=2326.0, measured="2026-11-26",
          how=_STEP_ONLY + "bench_models_224.json)"),
+    # issue 35's measurements of a training step on the 2-core VM (AVX2), ResNet-18 on 28x28 Fashion-MNIST, batch 128: the
+    # slower of the standard and 0.1-Bottom networks (full width: 49 and 40 images/s), the lower end of a range (quarter: 400-600)
+    *[dict(device="cpu-2core", arch="resnet18", input_size=28, width=width, images_per_s=rate, measured="2026-12-04",
+           how=f"issue 35: a training step of ResNet-18 at width {width:g} on 28x28 images, 2 cores (AVX2), {what}")
+      for width, rate, what in ((1.0, 40.0, "0.1-Bottom (standard: 49 images/s)"), (0.5, 160.0, "standard and 0.1-Bottom"),
+                                (0.25, 400.0, "the lower end of the 400-600 images/s measured"))],
 ]
 DEVICES = {"H100": "NVIDIA H100 80GB (one GPU)", "H200": "NVIDIA H200 (one GPU)", "cpu-2core": "the 2-core development VM (CPU)"}
 
@@ -189,6 +197,32 @@ def format_plan(rows: list[dict], device: str = "H100") -> str:
     lines.append(f"on {device} ({DEVICES[device]}): {f'{hours:.1f} hours' if hours >= 1 else f'{hours * 60:.1f} minutes'} for the {len(to_do) - sum(r['hours'] is None for r in to_do)} "
                  f"networks with a measured throughput" + (f"; not measured ({sum(r['hours'] is None for r in to_do)} networks): "
                  + ", ".join(unmeasured) if unmeasured else ""))
+    return "\n".join(lines)
+
+# %% ../nbs/25_plan.ipynb #323e77b6
+def run_costs(jobs, zoo_dir=None, device: str = "H100") -> list[dict]:
+    "Per (section, run name, parameters) job of `jobs`: its networks, those to train (each network in the first job that needs it), image-epochs and hours."
+    seen, rows = set(), []
+    for section, name, parameters in jobs:
+        networks = {config.name: config for config in section_networks(section, parameters).values()}
+        new = {n: c for n, c in networks.items() if n not in seen}
+        seen |= set(networks)
+        costs = [r for r in plan_rows(new, zoo_dir, device) if not r["stored"]]
+        hours = [r["hours"] for r in costs]
+        rows.append(dict(run=f"{section}/{name}", networks=len(networks), to_train=len(costs), image_epochs=sum(r["to_do"] for r in costs),
+                         hours=None if any(h is None for h in hours) else sum(hours)))
+    return rows
+
+
+def format_runs(rows: list[dict], device: str = "H100") -> str:
+    "`run_costs` as text: one line per run, then the total."
+    lines = [f"{'run':<44} {'networks':>8} {'to train':>8} {'image-epochs':>13} {'hours on ' + device:>18}"]
+    for r in rows:
+        hours = "not measured" if r["hours"] is None else f"{r['hours']:.2f}"
+        lines.append(f"{r['run']:<44} {r['networks']:>8} {r['to_train']:>8} {r['image_epochs']:>13,} {hours:>18}")
+    measured = [r["hours"] for r in rows if r["hours"] is not None]
+    lines.append(f"{len(rows)} runs: {sum(measured):.1f} hours of training on {device} ({DEVICES[device]})"
+                 + (f"; {len(rows) - len(measured)} runs with a network of no measured throughput" if len(measured) < len(rows) else ""))
     return "\n".join(lines)
 
 # %% ../nbs/25_plan.ipynb #4b2f8d31
