@@ -187,6 +187,43 @@ SETTINGS = {
         "gpu": dict(datasets=[_FMNIST, "mnist5k"], ensure=["standard", "0.1-Bottom"]),  # the paper's two datasets (MNIST offline)
         "paper": dict(datasets=["cifar10", "mnist"], ensure=["standard", "0.1-Bottom"]),
     },
+    # Issue 35: the headline claims at a ladder of network and data sizes (scale.py). `ladder`: every rung, by name, as the
+    # profile fields it sets (width of the paper's channels, n_train: training images, None all 60 000; epochs and their
+    # learning-rate milestones) and whether it trains Table 2's baselines (SpatialDropout, DropBlock, adversarial training);
+    # a field equal to the profile's is no override, so the `quarter` rung is the cpu profile's networks, shared with the
+    # other sections through the zoo. `rungs`: those a run trains and evaluates. Networks: a standard ResNet-18 source
+    # (seed) and targets standard, 0.3- and 0.1-Bottom (seed + 1). Images per claim, the same at every rung (cpu: at full
+    # width, 2 shared cores, evaluation about a fifth of a run): Table 3's PGD16 and MI-FGSM16 (table3_n_eval), Table 2's
+    # FGSM8 and PGD8 (table2_n_eval; its defective network is the 0.1-Bottom one), shuffled k x k patches (shuffle_n_eval
+    # candidates), Gaussian noise (noise_n_eval images all targets get right, from twice as many candidates, noise_seeds
+    # draws), white-box FGSM4 and PGD8 on standard and 0.3-Bottom (table10_n_eval).
+    "scale": {
+        "smoke": dict(dataset=_FMNIST, ladder={"sixteenth": dict(width=0.0625, n_train=2048, epochs=2, milestones=[], baselines=False),
+                                               "eighth": dict(width=0.125, n_train=2048, epochs=2, milestones=[], baselines=True)},
+                      rungs=["sixteenth", "eighth"], table3_n_eval=48, table2_n_eval=48, shuffle_n_eval=128, grids=[2, 4, 7],
+                      noise_n_eval=32, noise_seeds=2, table10_n_eval=24),
+        "cpu": dict(dataset=_FMNIST, ladder={"eighth": dict(width=0.125, n_train=10000, epochs=4, milestones=[2, 3], baselines=True),
+                                             "quarter": dict(width=0.25, n_train=10000, epochs=4, milestones=[2, 3], baselines=True),
+                                             "half": dict(width=0.5, n_train=10000, epochs=4, milestones=[2, 3], baselines=True),
+                                             "full": dict(width=1.0, n_train=10000, epochs=4, milestones=[2, 3], baselines=False),
+                                             "quarter_60k_4ep": dict(width=0.25, n_train=None, epochs=4, milestones=[2, 3], baselines=True),
+                                             "quarter_60k_15ep": dict(width=0.25, n_train=None, epochs=15, milestones=[6, 12], baselines=False)},
+                    rungs=["eighth", "quarter", "half", "full", "quarter_60k_4ep", "quarter_60k_15ep"], table3_n_eval=500,
+                    table2_n_eval=500, shuffle_n_eval=1000, grids=[2, 4, 7], noise_n_eval=300, noise_seeds=3, table10_n_eval=300),
+        # gpu: the widths at the gpu profile's data (all 60 000 images, 15 epochs; `full` is the gpu profile's own networks)
+        "gpu": dict(dataset=_FMNIST, ladder={"eighth": dict(width=0.125, n_train=None, epochs=15, milestones=[6, 12], baselines=True),
+                                             "quarter": dict(width=0.25, n_train=None, epochs=15, milestones=[6, 12], baselines=True),
+                                             "half": dict(width=0.5, n_train=None, epochs=15, milestones=[6, 12], baselines=True),
+                                             "full": dict(width=1.0, n_train=None, epochs=15, milestones=[6, 12], baselines=True)},
+                    rungs=["eighth", "quarter", "half", "full"], table3_n_eval=5000, table2_n_eval=10000, shuffle_n_eval=10000,
+                    grids=[2, 4, 7], noise_n_eval=5000, noise_seeds=3, table10_n_eval=10000),
+        # paper: CIFAR-10 at the paper's schedule (350 epochs), widths 1/4 to 1 (`full`: the paper's networks), the paper's images
+        "paper": dict(dataset="cifar10", ladder={"quarter": dict(width=0.25, n_train=None, epochs=350, milestones=[150, 250], baselines=True),
+                                                 "half": dict(width=0.5, n_train=None, epochs=350, milestones=[150, 250], baselines=True),
+                                                 "full": dict(width=1.0, n_train=None, epochs=350, milestones=[150, 250], baselines=True)},
+                      rungs=["quarter", "half", "full"], table3_n_eval=5000, table2_n_eval=10000, shuffle_n_eval=10000, grids=[2, 4, 8],
+                      noise_n_eval=5000, noise_seeds=3, table10_n_eval=10000),
+    },
 }
 
 
