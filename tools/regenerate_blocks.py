@@ -1,0 +1,31 @@
+"""Rewrite the generated blocks of README.md (claims table and its sentences) and docs/results.md (the later attacks)
+from the committed CSVs, as tests/test_claims.py expects them. Run from the checkout: .venv/bin/python tools/regenerate_blocks.py"""
+import re
+from pathlib import Path
+
+from defective_cnn.claims import (autoattack_sentence, beyond_sentence, claims_markdown, claims_table, later_attacks_sentence,
+                                  later_attacks_table)
+
+REPO = Path(__file__).resolve().parents[1]
+RUNS = REPO / "papermill_runs"
+
+
+def replace_block(path: Path, name: str, text: str) -> bool:
+    "Put `text` between <!-- name:begin --> and <!-- name:end --> in `path`; whether the file changed."
+    old = path.read_text(encoding="utf-8")
+    pattern = re.compile(rf"(<!-- {name}:begin -->\n)(.*?)(<!-- {name}:end -->)", re.S)
+    if len(pattern.findall(old)) != 1:
+        raise ValueError(f"{path} needs exactly one <!-- {name}:begin --> ... <!-- {name}:end --> block")
+    new = pattern.sub(lambda m: m.group(1) + text.strip() + "\n" + m.group(3), old)
+    path.write_text(new, encoding="utf-8")
+    return new != old
+
+
+if __name__ == "__main__":
+    table = claims_table(RUNS)
+    readme = replace_block(REPO / "README.md", "claims", claims_markdown(table))
+    beyond = "\n\n".join([beyond_sentence(table, "cpu"), autoattack_sentence(RUNS, "cpu"), later_attacks_sentence(RUNS, "cpu"),
+                          later_attacks_table(RUNS, "cpu")])
+    results = replace_block(REPO / "docs" / "results.md", "beyond", beyond)
+    print(f"README.md claims block {'rewritten' if readme else 'unchanged'}; docs/results.md beyond block "
+          f"{'rewritten' if results else 'unchanged'}")
