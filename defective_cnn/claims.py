@@ -17,6 +17,7 @@ import pandas as pd
 
 from .paper import keep_prob_tradeoff, paper_table
 from .repeats import BEYOND, COMPARISONS, comparison_spec, gather
+from .scale import scale_sentence, trend_table
 from . import freshness
 from .freshness import load_runs
 from .settings import SETTINGS
@@ -27,7 +28,7 @@ __all__ = ['PROFILES', 'MIN_SEEDS', 'CONFIDENCE', 'BAND', 'VERDICTS', 'NO_CLAIM'
            'FIGURE5_P', 'LATER_ATTACKS', 'LATER_ENSEMBLE', 'CLAIMS', 'seed_interval', 'verdict', 'PaperCell', 'cell',
            'paper_value', 'Claim', 'differences', 'seed_values', 'smallest_step', 'paper_smallest_step', 'later_attack',
            'autoattack_claim', 'claims_table', 'claims_text', 'beyond_sentence', 'summary_sentence', 'claims_markdown',
-           'format_claims', 'autoattack_sentence', 'later_attacks_sentence', 'later_attacks_table']
+           'format_claims', 'autoattack_sentence', 'later_attacks_sentence', 'later_attacks_table', 'scale_markdown']
 
 # %% ../nbs/25_claims.ipynb #70cc398d
 PROFILES = ("cpu", "gpu")  # the profiles the table has a column for, in that order
@@ -42,7 +43,8 @@ NO_RUN = "no run yet"
 RULE = (f"Each row compares two of our rows inside each seed, as the paper's value compares the same two rows: a difference in "
         f"points of the rate (row minus reference), or for Table 4 a ratio (the row's median S(M) over the images divided by the "
         f"standard network's of the same seed). Ours is the mean over seeds with its {CONFIDENCE * 100:.0f} % interval in brackets, then "
-        f"each seed's value and n, the images behind each rate. The interval is mean ± t(k−1) · √(max(s², mean se²) / k) over k "
+        f"each seed's value and n, the images behind each rate (where two groups of repetitions answer a row, the one with the "
+        f"most seeds; among equals, the main job's). The interval is mean ± t(k−1) · √(max(s², mean se²) / k) over k "
         f"seeds: s² is the variance between the seeds' values, se a seed's sampling error over its images (binomial, "
         f"√(p₁(1−p₁)/n₁ + p₂(1−p₂)/n₂) for a difference of two rates — on the same images this overstates it —, the mean of "
         f"its parts' errors for a row averaged over sources or noise levels, a paired bootstrap over images for a ratio of "
@@ -303,12 +305,15 @@ def differences(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
 
 # %% ../nbs/25_claims.ipynb #87d7ff1e
 def seed_values(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
-    "Ours per seed for `claim` from `rows` (`repeats.gather`), in the repetition group with the most seeds (then the most rows)."
+    """Ours per seed for `claim` from `rows` (`repeats.gather`), in the repetition group with the most seeds; among groups with as many,
+    the one holding the run named after the profile (the main job, e.g. `transfer/cpu`: a repetition group added later does not
+    take its rows over), then the one with the most rows."""
     found = claim.quantity(rows) if claim.quantity is not None and not rows.empty else differences(claim, rows)
     if found.empty:
         return found
     size = rows.groupby("group").size()
-    ranked = sorted(found.groupby("group").seed.nunique().items(), key=lambda g: (-g[1], -size.get(g[0], 0), g[0]))
+    main = set(rows.loc[rows.run.astype(str) == str(rows.profile.iloc[0]), "group"]) if {"run", "profile"} <= set(rows) else set()
+    ranked = sorted(found.groupby("group").seed.nunique().items(), key=lambda g: (-g[1], g[0] not in main, -size.get(g[0], 0), g[0]))
     return found[found.group == ranked[0][0]].sort_values("seed").reset_index(drop=True)
 
 # %% ../nbs/25_claims.ipynb #4cfda7ce
@@ -776,3 +781,16 @@ def later_attacks_table(out_dir=None, profile: str = "cpu", targets=("Standard C
             cells.append(f"{acc.mean():.1f} % ({', '.join(f'{v:.1f}' for v in acc)})")
         lines.append(f"| {source} | {attack} | {', '.join(map(str, fooled))} (of {int(part.n_images.max())}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+# %% ../nbs/25_claims.ipynb #8018c5fd
+def scale_markdown(out_dir=None, profile: str = "cpu") -> str:
+    "The README's scale block: the trend table of the committed `scale` runs at `profile` (Markdown) and its sentence."
+    gaps = gather("scale", "gaps", profile, out_dir)
+    trends = trend_table(gaps) if len(gaps) else pd.DataFrame()
+    runs = ", ".join(sorted(gaps.run.unique())) if len(gaps) else "none yet"
+    lines = [f"Committed `scale` runs at `{profile}`: {runs} (`defective-cnn status scale`; `defective-cnn plan scale` prices the rest)."]
+    if len(trends):
+        lines += ["", "| where | claim | ladder | paper | at each rung | trend |", "|---|---|---|---|---|---|"]
+        lines += [f"| {r.where} | {r.claim} | {r.ladder} | {'—' if r.paper is None or pd.isna(r.paper) else f'{r.paper:+.1f}'} "
+                  f"| {r.at_each_rung} | {r.trend} |" for r in trends.itertuples()]
+    return "\n".join(lines + ["", scale_sentence(trends)])

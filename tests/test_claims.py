@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from defective_cnn import freshness
-from defective_cnn.claims import (BAND, CLAIMS, NO_RUN, VERDICTS, Claim, autoattack_sentence, beyond_sentence, claims_markdown, claims_table,
+from defective_cnn.claims import (BAND, CLAIMS, NO_RUN, VERDICTS, Claim, autoattack_sentence, beyond_sentence, claims_markdown, claims_table, scale_markdown,
                                   differences, format_claims, later_attacks_sentence, later_attacks_table, seed_interval, smallest_step, verdict)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,6 +24,13 @@ def test_readme_claims_block_is_generated_from_the_csvs():
     assert blocks[0].strip() == expected.strip(), (
         "README.md's claims table differs from the CSVs; regenerate it with "
         "`python -c \"from defective_cnn.claims import *; print(claims_markdown(claims_table()))\"`")
+
+
+def test_readme_scale_block_is_generated_from_the_scale_runs():
+    blocks = re.findall(r"<!-- scale:begin -->\n(.*?)<!-- scale:end -->", (REPO / "README.md").read_text(encoding="utf-8"), re.S)
+    assert len(blocks) == 1, "README.md needs exactly one <!-- scale:begin --> ... <!-- scale:end --> block"
+    assert blocks[0].strip() == scale_markdown(REPO / "papermill_runs").strip(), (
+        "README.md's scale block differs from the scale runs' CSVs; regenerate it: .venv/bin/python tools/regenerate_blocks.py")
 
 
 def test_results_page_says_what_the_readme_says_of_the_later_attacks():

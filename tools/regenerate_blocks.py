@@ -1,10 +1,10 @@
-"""Rewrite the generated blocks of README.md (claims table and its sentences) and docs/results.md (the later attacks)
+"""Rewrite the generated blocks of README.md (claims table and its sentences; the scale table) and docs/results.md (the later attacks)
 from the committed CSVs, as tests/test_claims.py expects them. Run from the checkout: .venv/bin/python tools/regenerate_blocks.py"""
 import re
 from pathlib import Path
 
 from defective_cnn.claims import (autoattack_sentence, beyond_sentence, claims_markdown, claims_table, later_attacks_sentence,
-                                  later_attacks_table)
+                                  later_attacks_table, scale_markdown)
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = REPO / "papermill_runs"
@@ -27,5 +27,6 @@ if __name__ == "__main__":
     beyond = "\n\n".join([beyond_sentence(table, "cpu"), autoattack_sentence(RUNS, "cpu"), later_attacks_sentence(RUNS, "cpu"),
                           later_attacks_table(RUNS, "cpu")])
     results = replace_block(REPO / "docs" / "results.md", "beyond", beyond)
-    print(f"README.md claims block {'rewritten' if readme else 'unchanged'}; docs/results.md beyond block "
-          f"{'rewritten' if results else 'unchanged'}")
+    scale = replace_block(REPO / "README.md", "scale", scale_markdown(RUNS))
+    print(f"README.md claims block {'rewritten' if readme else 'unchanged'}, scale block {'rewritten' if scale else 'unchanged'}; "
+          f"docs/results.md beyond block {'rewritten' if results else 'unchanged'}")
