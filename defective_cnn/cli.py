@@ -21,7 +21,7 @@ from .train import PROFILES
 from .zoo import default_zoo_dir, list_zoo, remove_from_zoo
 
 # %% auto #0
-__all__ = ['EXPECTED_ERRORS', 'named_jobs', 'show_runs', 'build_parser', 'main', 'plan_jobs']
+__all__ = ['EXPECTED_ERRORS', 'named_jobs', 'show_runs', 'build_parser', 'main', 'plan_jobs', 'profile_text']
 
 # %% ../nbs/27_cli.ipynb #9d1d123f
 def _data_get(args) -> int:
@@ -136,6 +136,13 @@ def show_runs(target: str | None, out_dir, max_rows: int | None = 30, nbs_dir=No
 def _show(args) -> int:
     where = locate(out_dir=args.out)
     out_dir = where.out_dir
+    if args.target == "profile":  # what a profile means (below)
+        if args.profile is None:
+            raise ValueError(f"show profile needs a profile's name: {', '.join(PROFILES)}")
+        print(profile_text(args.profile))
+        return 0
+    if args.profile is not None:
+        raise ValueError(f"show takes one target; only `show profile PROFILE` takes a second word, not {args.profile!r}")
     if args.target == "claims":  # the paper's claims, ours beside them, with verdicts (claims notebook)
         from defective_cnn.claims import format_claims
 
@@ -176,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
     show = commands.add_parser("show", help="print a finished run's tables and where its notebook and figures are")
     show.add_argument("target", nargs="?", default=None, metavar="SECTION[/RUN]",
-                      help="e.g. transfer/cpu; a section alone: each of its runs; 'claims': the paper's claims with ours and a verdict; nothing: list the runs")
+                      help="e.g. transfer/cpu; a section alone: each of its runs; 'claims': the paper's claims with ours and a verdict; "
+                      "'profile PROFILE': what a profile means; nothing: list the runs")
+    show.add_argument("profile", nargs="?", default=None, metavar="PROFILE", help=f"after 'profile': one of {', '.join(PROFILES)}")
     show.add_argument("--out", default=None, help=out_help)
     show.add_argument("--rows", type=_rows, default=30, help=rows_help)
     show.set_defaults(func=_show)
@@ -311,3 +320,59 @@ def _add_plan_commands(commands, zoo_commands, run):
     _add_executor_options(train, "local")
     train.set_defaults(func=_zoo_train)
     _add_executor_options(run, None)
+
+# %% ../nbs/27_cli.ipynb #7a9f8022
+def _setting(value) -> str:
+    "A setting as the terminal shows it: lists comma-separated, an empty one '(none)', anything else as Python writes it."
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value)) if value else "(none)"
+    if isinstance(value, dict):
+        return " · ".join(f"{k} {_setting(v)}" for k, v in value.items()) or "(none)"
+    return str(value)
+
+
+def _setting_lines(row: dict, indent: str = "  ") -> list[str]:
+    "One line per setting of `row`; a setting that is a table of named rows (the scale section's ladder) gets a line per row."
+    width = max(map(len, row), default=0)
+    lines = []
+    for name, value in row.items():
+        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            lines.append(f"{indent}{name}:")
+            lines += [f"{indent}  {key}: {_setting(sub)}" for key, sub in value.items()]
+        else:
+            lines.append(f"{indent}{name:<{width}}  {_setting(value)}")
+    return lines
+
+
+def profile_text(profile: str) -> str:
+    "What `profile` means, read from the modules that hold it: training fields, adversarial training, the zoo's subsets, each section's settings."
+    import dataclasses
+
+    from defective_cnn.settings import SETTINGS
+    from defective_cnn.train import ADVERSARIAL_TRAINING, MNIST_LIKE, get_profile
+    from defective_cnn.zoo import SMALL_DATASETS, dataset_overrides
+
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; profiles: {', '.join(PROFILES)}")
+    families = {"mnist": MNIST_LIKE[0], "cifar10": "cifar10"}  # train.PROFILES' two columns, by a dataset of each
+    fields = {family: dataclasses.asdict(get_profile(profile, dataset)) for family, dataset in families.items()}
+    cells = [["field", f"{', '.join(MNIST_LIKE)}", "cifar10"]]
+    for name in fields["mnist"]:
+        if name != "name":
+            cells.append([name] + [_setting(fields[f][name]) + ("*" if name in PROFILES[profile][f] else "") for f in families])
+    widths = [max(len(row[c]) for row in cells) for c in range(3)]
+    lines = [f"profile {profile}", "",
+             f"training (train.PROFILES[{profile!r}]: the fields marked *; the rest are TrainProfile's defaults, Appendix D):"]
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    adversarial = ADVERSARIAL_TRAINING.get(profile)
+    lines += ["", f"adversarial training baseline (train.ADVERSARIAL_TRAINING[{profile!r}]): "
+              + (_setting(adversarial) if adversarial is not None else "(not defined for this profile)")]
+    for dataset in SMALL_DATASETS:
+        changed = dataset_overrides(dataset, profile)
+        lines.append(f"zoo.dataset_overrides({dataset!r}): " + (f"{_setting(changed)} (the profile's subset is larger than the dataset)"
+                                                                  if changed else "none (the profile's subsets fit)"))
+    lines += ["", f"sections (settings.SETTINGS[section][{profile!r}]; a run's own parameters override them):"]
+    for section, rows in SETTINGS.items():
+        lines.append(f"  {section}")
+        lines += _setting_lines(rows[profile], "    ") if profile in rows else ["    (no row for this profile)"]
+    return "\n".join(lines)
