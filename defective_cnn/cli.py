@@ -21,7 +21,7 @@ from .train import PROFILES
 from .zoo import default_zoo_dir, list_zoo, remove_from_zoo
 
 # %% auto #0
-__all__ = ['EXPECTED_ERRORS', 'named_jobs', 'show_runs', 'build_parser', 'main', 'plan_jobs', 'profile_text']
+__all__ = ['EXPECTED_ERRORS', 'named_jobs', 'show_runs', 'plan_jobs', 'build_parser', 'main', 'profile_text']
 
 # %% ../nbs/28_cli.ipynb #9d1d123f
 def _data_get(args) -> int:
@@ -78,7 +78,7 @@ def _zoo_path(args) -> int:
     print(args.zoo or default_zoo_dir())
     return 0
 
-
+# %% ../nbs/28_cli.ipynb #a67fe0f3
 def named_jobs(runs: dict, section: str, run: str | None = None, parameters: dict | None = None) -> list[tuple]:
     "(section, run name, parameters) of the named runs of `section` ('all': every section) in `runs`, only `run` if given."
     sections = list(runs) if section == "all" else [section]
@@ -115,7 +115,7 @@ def _run(args) -> int:
     results = run_many(jobs, where.nbs_dir, where.out_dir, force=args.force, max_rows=args.rows or None)
     return 1 if any(r.status == "failed" for r in results) else 0
 
-
+# %% ../nbs/28_cli.ipynb #0b4e8f2d
 def show_runs(target: str | None, out_dir, max_rows: int | None = 30, nbs_dir=None) -> str:
     "The text `defective-cnn show` prints: every finished run in `out_dir` (no target), or SECTION's runs, or SECTION/RUN (each saying so where its code is not `nbs_dir`'s today)."
     runs = committed_runs(out_dir)
@@ -151,7 +151,7 @@ def _show(args) -> int:
     print(show_runs(args.target, out_dir, args.rows or None, where.nbs_dir))
     return 0
 
-
+# %% ../nbs/28_cli.ipynb #bc51854e
 def _status(args) -> int:
     where = locate(out_dir=args.out)
     runs = load_runs(Path(args.runs) if args.runs else where.runs_file)
@@ -163,67 +163,6 @@ def _rows(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of rows; give 0 (all) or more")
     return int(text)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="defective-cnn", description="Defective convolutional networks: section runner, results and model zoo.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    out_help = "folder of the runs (default: the checkout's papermill_runs/, outside a checkout ./papermill_runs)"
-    rows_help = "rows shown of each results table (0: all; default 30)"
-    run = commands.add_parser("run", help="run section notebooks through papermill into papermill_runs/")
-    run.add_argument("section", help="a section notebook's name (transfer, mnist, ...) or 'all'")
-    run.add_argument("--profile", choices=list(PROFILES), help="size of the run")
-    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE", help="a notebook parameter (repeatable)")
-    run.add_argument("--run", default=None, help="without -p/--profile: run only the run of this name in the run file "
-                     "(e.g. 'cpu'); with them: the name of the run's files (default: from the parameters)")
-    run.add_argument("--runs", default=None, help="run file (default: papermill_runs/runs.yaml, or the one in the package)")
-    run.add_argument("--out", default=None, help=out_help)
-    run.add_argument("--rows", type=_rows, default=30, help=rows_help)
-    run.add_argument("--force", action="store_true", help="run even if up to date")
-    run.set_defaults(func=_run)
-    show = commands.add_parser("show", help="print a finished run's tables and where its notebook and figures are")
-    show.add_argument("target", nargs="?", default=None, metavar="SECTION[/RUN]",
-                      help="e.g. transfer/cpu; a section alone: each of its runs; 'claims': the paper's claims with ours and a verdict; "
-                      "'profile PROFILE': what a profile means; nothing: list the runs")
-    show.add_argument("profile", nargs="?", default=None, metavar="PROFILE", help=f"after 'profile': one of {', '.join(PROFILES)}")
-    show.add_argument("--out", default=None, help=out_help)
-    show.add_argument("--rows", type=_rows, default=30, help=rows_help)
-    show.set_defaults(func=_show)
-    status = commands.add_parser("status", help="say of each named run whether its committed results are current, or which input changed")
-    status.add_argument("section", nargs="?", default="all", help="a section, or 'all' (default)")
-    status.add_argument("--runs", default=None, help="run file (default: papermill_runs/runs.yaml, or the one in the package)")
-    status.add_argument("--out", default=None, help=out_help)
-    status.set_defaults(func=_status)
-    zoo = commands.add_parser("zoo", help="list or remove trained models")
-    zoo.add_argument("--zoo", default=None, help="zoo folder (default: $DEFECTIVE_CNN_ZOO or ~/.cache/defective_cnn/zoo)")
-    zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True)
-    zoo_commands.add_parser("list", help="list stored models").set_defaults(func=_zoo_list)
-    rm = zoo_commands.add_parser("rm", help="remove stored models by folder name or key")
-    rm.add_argument("names", nargs="+")
-    rm.set_defaults(func=_zoo_rm)
-    zoo_commands.add_parser("path", help="print the zoo folder").set_defaults(func=_zoo_path)
-    _add_data_command(commands)
-    _add_plan_commands(commands, zoo_commands, run)
-    return parser
-
-
-EXPECTED_ERRORS = (ValueError, FileNotFoundError, yaml.YAMLError)  # bad input: one line on stderr, exit status 2
-
-
-def main(argv=None) -> int:
-    "Entry point of the `defective-cnn` command: expected errors are one line on stderr and exit status 2; Ctrl-C is 130."
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except EXPECTED_ERRORS as e:
-        print(f"defective-cnn {args.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"defective-cnn {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # the reader went away (`defective-cnn show | head`): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
 
 # %% ../nbs/28_cli.ipynb #a7c3e9d2
 def plan_jobs(sections, run: str | None = None, profile: str | None = None, params=(), runs_file=None) -> list[tuple]:
@@ -264,7 +203,7 @@ def _plan(args) -> int:
         return 2
     return 0
 
-
+# %% ../nbs/28_cli.ipynb #c551529c
 def _train(networks: dict, args) -> int:
     from defective_cnn.plan import train_plan
 
@@ -320,6 +259,67 @@ def _add_plan_commands(commands, zoo_commands, run):
     _add_executor_options(train, "local")
     train.set_defaults(func=_zoo_train)
     _add_executor_options(run, None)
+
+# %% ../nbs/28_cli.ipynb #9a91754a
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="defective-cnn", description="Defective convolutional networks: section runner, results and model zoo.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    out_help = "folder of the runs (default: the checkout's papermill_runs/, outside a checkout ./papermill_runs)"
+    rows_help = "rows shown of each results table (0: all; default 30)"
+    run = commands.add_parser("run", help="run section notebooks through papermill into papermill_runs/")
+    run.add_argument("section", help="a section notebook's name (transfer, mnist, ...) or 'all'")
+    run.add_argument("--profile", choices=list(PROFILES), help="size of the run")
+    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE", help="a notebook parameter (repeatable)")
+    run.add_argument("--run", default=None, help="without -p/--profile: run only the run of this name in the run file "
+                     "(e.g. 'cpu'); with them: the name of the run's files (default: from the parameters)")
+    run.add_argument("--runs", default=None, help="run file (default: papermill_runs/runs.yaml, or the one in the package)")
+    run.add_argument("--out", default=None, help=out_help)
+    run.add_argument("--rows", type=_rows, default=30, help=rows_help)
+    run.add_argument("--force", action="store_true", help="run even if up to date")
+    run.set_defaults(func=_run)
+    show = commands.add_parser("show", help="print a finished run's tables and where its notebook and figures are")
+    show.add_argument("target", nargs="?", default=None, metavar="SECTION[/RUN]",
+                      help="e.g. transfer/cpu; a section alone: each of its runs; 'claims': the paper's claims with ours and a verdict; "
+                      "'profile PROFILE': what a profile means; nothing: list the runs")
+    show.add_argument("profile", nargs="?", default=None, metavar="PROFILE", help=f"after 'profile': one of {', '.join(PROFILES)}")
+    show.add_argument("--out", default=None, help=out_help)
+    show.add_argument("--rows", type=_rows, default=30, help=rows_help)
+    show.set_defaults(func=_show)
+    status = commands.add_parser("status", help="say of each named run whether its committed results are current, or which input changed")
+    status.add_argument("section", nargs="?", default="all", help="a section, or 'all' (default)")
+    status.add_argument("--runs", default=None, help="run file (default: papermill_runs/runs.yaml, or the one in the package)")
+    status.add_argument("--out", default=None, help=out_help)
+    status.set_defaults(func=_status)
+    zoo = commands.add_parser("zoo", help="list or remove trained models")
+    zoo.add_argument("--zoo", default=None, help="zoo folder (default: $DEFECTIVE_CNN_ZOO or ~/.cache/defective_cnn/zoo)")
+    zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True)
+    zoo_commands.add_parser("list", help="list stored models").set_defaults(func=_zoo_list)
+    rm = zoo_commands.add_parser("rm", help="remove stored models by folder name or key")
+    rm.add_argument("names", nargs="+")
+    rm.set_defaults(func=_zoo_rm)
+    zoo_commands.add_parser("path", help="print the zoo folder").set_defaults(func=_zoo_path)
+    _add_data_command(commands)
+    _add_plan_commands(commands, zoo_commands, run)
+    return parser
+
+# %% ../nbs/28_cli.ipynb #6e1ca9e9
+EXPECTED_ERRORS = (ValueError, FileNotFoundError, yaml.YAMLError)  # bad input: one line on stderr, exit status 2
+
+
+def main(argv=None) -> int:
+    "Entry point of the `defective-cnn` command: expected errors are one line on stderr and exit status 2; Ctrl-C is 130."
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except EXPECTED_ERRORS as e:
+        print(f"defective-cnn {args.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"defective-cnn {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader went away (`defective-cnn show | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 # %% ../nbs/28_cli.ipynb #7a9f8022
 def _setting(value) -> str:
