@@ -149,7 +149,7 @@ THROUGHPUTS = [
 ]
 DEVICES = {"H100": "NVIDIA H100 80GB (one GPU)", "H200": "NVIDIA H200 (one GPU)", "cpu-2core": "the 2-core development VM (CPU)"}
 
-
+# %% ../nbs/27_plan.ipynb #e66f9a06
 def throughput(arch: str, input_size: int, width: float, device: str) -> float | None:
     "Measured training images/s of `arch` at `input_size` and `width` on `device`; None where never measured."
     if device not in DEVICES:
@@ -244,7 +244,7 @@ def _minutes(networks: dict, device: str) -> float | None:
     hours = [network_cost(config, device)["hours"] for config in networks.values()]
     return None if any(h is None for h in hours) else 60 * sum(hours)
 
-
+# %% ../nbs/27_plan.ipynb #89215c7d
 def gpu_chunks(runs: dict, device: str = "H100", train_minutes: float = GPU_JOB_MINUTES - GPU_JOB_RESERVE_MINUTES,
                profile: str = "gpu") -> list[dict]:
     "The `profile` runs of `runs` in chunks of one device job: [{'jobs', 'networks', 'minutes' (None: not measured), 'fits'}]."
@@ -277,7 +277,7 @@ def gpu_chunks(runs: dict, device: str = "H100", train_minutes: float = GPU_JOB_
         chunk["jobs"].sort(key=lambda job: (order[job[0]], job[1]))
     return chunks
 
-
+# %% ../nbs/27_plan.ipynb #a9c5f49d
 def chunk_jobs(chunks: list[dict], number: int, profile: str | None = None) -> list[tuple]:
     "The jobs of chunk `number` (1-based); `profile` (e.g. 'smoke'): the same runs ad hoc at that size, same seeds."
     if not 1 <= number <= len(chunks):
@@ -356,7 +356,7 @@ def _error_text(error: BaseException) -> str:
     cause = getattr(error, "cause", None) or error  # a Ray task error carries the worker's exception as `cause`
     return f"{type(cause).__name__}: {str(cause).strip().splitlines()[-1] if str(cause).strip() else ''}"
 
-
+# %% ../nbs/27_plan.ipynb #1fcad653
 def train_plan(
     networks: dict,  # {name: ModelConfig}, e.g. plan_networks(jobs)
     executor: str = "local",  # 'local': one after another in this process; 'ray': one Ray task per network
