@@ -84,7 +84,7 @@ def _resnet_plan(model) -> MaskPlan:
         blocks[block] = (f"layer{block}", names)
     return MaskPlan(family, _rules("resnet18" if unit_type is BasicBlock else "resnet50", family), blocks)
 
-
+# %% ../nbs/22_defectify.ipynb #dd027e4d
 def _vgg_plan(model) -> MaskPlan:
     layers, blocks = list(model.features), {}
     for i, layer in enumerate(layers):
@@ -109,7 +109,7 @@ def _densenet_plan(model) -> MaskPlan:
                          names + ([f"{transition}.norm"] if has_transition else []))
     return MaskPlan(family, _rules("densenet121", family), blocks)
 
-
+# %% ../nbs/22_defectify.ipynb #b8186a90
 _PLANS = {"ResNet": _resnet_plan, "VGG": _vgg_plan, "DenseNet": _densenet_plan}
 
 
@@ -125,7 +125,7 @@ def mask_plan(model: nn.Module) -> MaskPlan:
     raise TypeError(f"defectify does not know where masks go in a {type(model).__qualname__} (from {type(model).__module__}){own}; "
                     f"supported: {'; '.join(SUPPORTED_MODELS)}")
 
-# %% ../nbs/22_defectify.ipynb #036c34fd
+# %% ../nbs/22_defectify.ipynb #80148e7a
 def _check_input_size(input_size) -> tuple:
     try:
         size = tuple(input_size)
@@ -154,7 +154,7 @@ def _forward_zeros(model: nn.Module, input_size: tuple, hooks) -> None:
         for module, training in modes:
             module.training = training
 
-
+# %% ../nbs/22_defectify.ipynb #036c34fd
 def defectify(
     model: nn.Module,  # a torchvision ResNet, VGG with batch norm or DenseNet (SUPPORTED_MODELS); changed in place
     keep_prob: float,  # probability that a neuron is kept (the paper's p; 0.1 in Sections 4.2-4.3)

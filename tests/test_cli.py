@@ -99,3 +99,20 @@ def test_run_talks_shows_results_and_failures(tmp_path):
             "    AssertionError: thirteen is unlucky\n") in failed.stdout
     assert "the notebook as far as it ran: papermill_runs/square/unlucky.failed.ipynb" in failed.stdout
     assert "Traceback" not in failed.stdout + failed.stderr
+
+
+@pytest.mark.skipif(not BIN.exists(), reason="the package is not installed with its console script")
+def test_show_profile_prints_training_fields_and_every_section():
+    from defective_cnn.settings import SETTINGS
+
+    shown = run_in(REPO, "show", "profile", "cpu")
+    assert shown.returncode == 0, shown.stderr
+    width = next(line.split() for line in shown.stdout.splitlines() if line.split()[:1] == ["width"])
+    assert width == ["width", f"{get_profile('cpu', 'fashion-mnist').width}*", f"{get_profile('cpu', 'cifar10').width}*"]
+    sections = [line.strip() for line in shown.stdout.split("\nsections (")[1].splitlines() if line.startswith("  ") and not line.startswith("   ")]
+    assert sections == list(SETTINGS)
+    whitebox = shown.stdout.split("\n  whitebox\n")[1].split("\n  " + list(SETTINGS)[list(SETTINGS).index("whitebox") + 1])[0]
+    assert [line.split() for line in whitebox.splitlines()] == [[k, str(v)] for k, v in SETTINGS["whitebox"]["cpu"].items()]
+    unknown = run_in(REPO, "show", "profile", "huge")
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert unknown.stderr == "defective-cnn show: error: unknown profile 'huge'; profiles: paper, cpu, smoke, gpu\n"

@@ -4,7 +4,7 @@ import torch
 from fastcore.test import test_fail as fails  # `test_` names would be collected by pytest
 from torch import nn
 
-from defective_cnn import later_attacks as la
+from defective_cnn import attack_libraries as al, later_attacks as la
 from defective_cnn.attacks import mifgsm
 from defective_cnn.evaluate import to_uint8
 from defective_cnn import settings
@@ -30,14 +30,14 @@ def toy():
 
 def seeded(seed, name, net, images, labels, **settings):
     torch.manual_seed(seed)
-    return la.later_attack(name, net, images, labels, **settings)
+    return al.later_attack(name, net, images, labels, **settings)
 
 
 def test_di_without_diversity_with_momentum_is_the_package_mifgsm(toy):
     net, images, labels = toy
     reference = mifgsm(net, images, labels, eps=16, step_size=1, steps=20, decay=1.0)
     di = seeded(0, "DI-FGSM", net, images, labels, diversity_prob=0.0, decay=1.0)
-    assert (di - reference).abs().max() <= la.CROSSCHECK_TOLERANCE
+    assert (di - reference).abs().max() <= al.CROSSCHECK_TOLERANCE
     assert torch.equal(to_uint8(di), to_uint8(reference))
     # the check has teeth: without momentum DI is I-FGSM, not MI-FGSM
     assert (seeded(0, "DI-FGSM", net, images, labels, diversity_prob=0.0, decay=0.0) - reference).abs().max() > 1 / 255 - 1e-6
@@ -52,7 +52,7 @@ def test_ti_with_a_1x1_kernel_is_di_with_the_same_seed(toy):
 
 def test_every_attack_stays_in_the_ball_and_the_pixel_range(toy):
     net, images, labels = toy
-    for name in la.LATER_ATTACKS:
+    for name in al.LATER_ATTACKS:
         extra = dict(N=3) if name in ("VMI-FGSM", "VNI-FGSM") else {}
         for eps in (4, 16):
             adversarial = seeded(0, name, net, images, labels, eps=eps, **extra)
@@ -72,25 +72,25 @@ def test_the_same_seed_gives_the_same_images(toy):
 
 def test_the_crosscheck_table_passes_on_a_network(toy):
     net, images, labels = toy
-    checks = la.crosschecks(net, images[:6], labels[:6], variance_samples=2)
+    checks = al.crosschecks(net, images[:6], labels[:6], variance_samples=2)
     assert checks.passed.all(), checks[~checks.passed]
 
 
 def test_an_unknown_attack_lists_the_allowed_ones(toy):
     net, images, labels = toy
-    fails(lambda: la.later_attack("DIM", net, images, labels), contains="unknown attack 'DIM'; allowed: 'PGD', 'MI-FGSM', 'DI-FGSM', "
+    fails(lambda: al.later_attack("DIM", net, images, labels), contains="unknown attack 'DIM'; allowed: 'PGD', 'MI-FGSM', 'DI-FGSM', "
               "'TI-FGSM', 'SI-NI-FGSM', 'VMI-FGSM', 'VNI-FGSM'")
     fails(lambda: la.later_transfer_results({"s": net}, {"t": net}, ["PGD", "Admix"], images, labels, "toy"), contains="'Admix'")
 
 
 def test_a_budget_outside_the_pixel_range_or_no_steps_is_refused(toy):
     net, images, labels = toy
-    fails(lambda: la.later_attack("PGD", net, images, labels, eps=300), contains="eps must be in (0, 255] on the 0-255 pixel scale, got 300")
-    fails(lambda: la.later_attack("DI-FGSM", net, images, labels, step_size=0), contains="step_size must be in (0, 255]")
-    fails(lambda: la.later_attack("TI-FGSM", net, images, labels, eps=-2), contains="got -2")
-    fails(lambda: la.later_attack("SI-NI-FGSM", net, images, labels, steps=0), contains="steps must be an integer >= 1, got 0")
-    fails(lambda: la.later_attack("VMI-FGSM", net, images, labels, steps=-5), contains="got -5")
-    fails(lambda: la.autoattack(net, images, labels, eps=256), contains="got 256")
+    fails(lambda: al.later_attack("PGD", net, images, labels, eps=300), contains="eps must be in (0, 255] on the 0-255 pixel scale, got 300")
+    fails(lambda: al.later_attack("DI-FGSM", net, images, labels, step_size=0), contains="step_size must be in (0, 255]")
+    fails(lambda: al.later_attack("TI-FGSM", net, images, labels, eps=-2), contains="got -2")
+    fails(lambda: al.later_attack("SI-NI-FGSM", net, images, labels, steps=0), contains="steps must be an integer >= 1, got 0")
+    fails(lambda: al.later_attack("VMI-FGSM", net, images, labels, steps=-5), contains="got -5")
+    fails(lambda: al.autoattack(net, images, labels, eps=256), contains="got 256")
 
 
 def test_autoattack_refuses_a_model_in_training_mode(toy):
@@ -98,7 +98,7 @@ def test_autoattack_refuses_a_model_in_training_mode(toy):
     running = net[1].running_mean.clone()
     net.train()
     try:
-        fails(lambda: la.autoattack(net, images, labels), contains="refuses a model in training mode")
+        fails(lambda: al.autoattack(net, images, labels), contains="refuses a model in training mode")
         assert torch.equal(net[1].running_mean, running)  # nothing ran: batch norm's statistics are untouched
     finally:
         net.eval()
@@ -113,7 +113,7 @@ def standard_stages(model) -> list:
 
 def test_autoattack_reports_every_stage_within_eps(toy):
     net, images, labels = toy
-    table, adversarial = la.autoattack(net, images[:4], labels[:4], eps=8)
+    table, adversarial = al.autoattack(net, images[:4], labels[:4], eps=8)
     assert list(table.stage) == ["clean", *standard_stages(net)]
     assert table.n_robust.is_monotonic_decreasing and table.n_robust.iloc[0] == 4
     assert (adversarial - images[:4]).abs().max() <= 8 / 255 + 1e-6
@@ -159,7 +159,7 @@ def attacked(toy):
     def attack(wrapper):
         if wrapper not in done:
             model = wrapper(net).eval()
-            done[wrapper] = la.autoattack(model, images[:4], labels[:4], eps=8)[0], model
+            done[wrapper] = al.autoattack(model, images[:4], labels[:4], eps=8)[0], model
         return done[wrapper]
     return attack
 
