@@ -782,7 +782,7 @@ def later_attacks_table(out_dir=None, profile: str = "cpu", targets=("Standard C
         lines.append(f"| {source} | {attack} | {', '.join(map(str, fooled))} (of {int(part.n_images.max())}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
-# %% ../nbs/25_claims.ipynb #8018c5fd
+# %% ../nbs/26_claims.ipynb #8018c5fd
 def scale_markdown(out_dir=None, profile: str = "cpu") -> str:
     "The README's scale block: the trend table of the committed `scale` runs at `profile` (Markdown) and its sentence."
     gaps = gather("scale", "gaps", profile, out_dir)
