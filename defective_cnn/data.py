@@ -255,7 +255,7 @@ def dataset_folder(name: str, root=None) -> Path | None:
         return folder if (folder / "batches.meta").exists() else None
     return _find_idx_folder(_idx_candidates(name, root))
 
-
+# %% ../nbs/01_data.ipynb #801be616
 def _torchvision_download(name: str, root: Path):
     import http.client
     import torchvision
@@ -285,7 +285,7 @@ def download_dataset(name: str, root=None) -> Path:
             raise DatasetDownloadError(f"torchvision fetched {name} into {root}, but not where load_dataset looks for it")
     return folder
 
-
+# %% ../nbs/01_data.ipynb #9c9d7bf6
 def _load_idx(name, root, download, classes):
     root = _data_root(root)
     if download:
@@ -325,7 +325,7 @@ def _load_cifar10(root=None, download=False):
         )
     return read_cifar10_folder(folder)
 
-
+# %% ../nbs/01_data.ipynb #e6a27e78
 MNIST5K_SPLIT_SEED = 0  # fixed: the 4000/1000 split never changes
 
 
@@ -341,11 +341,10 @@ def _load_mnist5k(root=None, download=False):
     test_idx = torch.from_numpy(np.setdiff1d(np.arange(len(full)), train_idx.numpy()))
     return full.subset(train_idx), full.subset(test_idx)
 
-
 # %% ../nbs/01_data.ipynb #8567e519
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp", ".JPEG")
 
-
+# %% ../nbs/01_data.ipynb #e7a81d2c
 class FolderImageDataset(Dataset):
     "Images in class folders (root/<class>/<image>), loaded lazily as float C×H×W in [0, 1]."
 
@@ -405,7 +404,7 @@ class FolderImageDataset(Dataset):
     def __repr__(self):
         return f"FolderImageDataset({self.root}, {len(self)} images, {len(self.classes)} classes, size {self.image_size})"
 
-
+# %% ../nbs/01_data.ipynb #9c874165
 def _load_imagefolder(root=None, download=False, image_size=224):
     if root is None:
         raise DatasetNotFoundError("'imagefolder' needs root= a folder with train/ and val/ (or test/) class folders")
@@ -450,17 +449,7 @@ class ImageData:
         return (f"ImageData({self.name!r}: {len(self.train)} train / {len(self.test)} test images of shape "
                 f"{self.image_shape}, {self.num_classes} classes, {self.augment})")
 
-
-_LOADERS = {
-    "fashion-mnist": (_load_fashion_mnist, BatchAugment(crop_padding=0, hflip=True)),
-    "mnist5k": (_load_mnist5k, BatchAugment(crop_padding=0, hflip=True)),
-    "mnist": (_load_mnist, BatchAugment(crop_padding=0, hflip=True)),
-    "cifar10": (_load_cifar10, BatchAugment(crop_padding=4, hflip=True)),
-    "imagefolder": (_load_imagefolder, BatchAugment(crop_padding=0, hflip=True)),
-}
-DATASETS = tuple(_LOADERS)
-
-
+# %% ../nbs/01_data.ipynb #30b82cac
 def dataset_fingerprint(*parts) -> str:
     "A short hash of the images and labels of datasets (in memory: their bytes; in folders: each file's path and size)."
     digest = hashlib.sha256()
@@ -486,7 +475,17 @@ def named_dataset_fingerprint(name: str, root=None, _cache={}) -> str | None:
             _cache[key] = None
     return _cache[key]
 
+# %% ../nbs/01_data.ipynb #fe890f97
+_LOADERS = {
+    "fashion-mnist": (_load_fashion_mnist, BatchAugment(crop_padding=0, hflip=True)),
+    "mnist5k": (_load_mnist5k, BatchAugment(crop_padding=0, hflip=True)),
+    "mnist": (_load_mnist, BatchAugment(crop_padding=0, hflip=True)),
+    "cifar10": (_load_cifar10, BatchAugment(crop_padding=4, hflip=True)),
+    "imagefolder": (_load_imagefolder, BatchAugment(crop_padding=0, hflip=True)),
+}
+DATASETS = tuple(_LOADERS)
 
+# %% ../nbs/01_data.ipynb #67957e2f
 def load_dataset(
     name: str,  # one of DATASETS
     root=None,  # folder of the files; default: default_data_root() (and Debian's folder for Fashion-MNIST)
