@@ -66,7 +66,7 @@ def _format_keep(keep_prob: float) -> str:
     text = repr(float(keep_prob))
     return text[:-2] if text.endswith(".0") else text
 
-
+# %% ../nbs/02_models.ipynb #23334a74
 @dataclass(frozen=True)
 class DefectPart:
     "One comma-separated piece of a defect label: a set of blocks and the defect setting they share."
@@ -127,7 +127,7 @@ def _parse_part(text: str, label: str) -> DefectPart:
             raise ValueError(f"unknown suffix '_{suffix}' in defect label {label!r}; allowed: _DC, _SM, _x<n>, _exact")
     return DefectPart(blocks, keep_prob, mode, sampling, channels)
 
-
+# %% ../nbs/02_models.ipynb #816cf1b3
 @dataclass(frozen=True)
 class DefectSpec:
     "Which blocks of a network are defective and how (Table 5's labels), plus the seed of its masks."
@@ -349,7 +349,7 @@ class Bottleneck(nn.Module):
     def forward(self, x):
         return self.act(self.conv3(self.conv2(self.conv1(x))) + self.shortcut(x))
 
-
+# %% ../nbs/02_models.ipynb #90a298d5
 class SqueezeExcite(nn.Module):
     "Squeeze-and-excitation: channel weights from the global average through a 1/16 bottleneck."
 
@@ -384,7 +384,7 @@ class SEPreActBlock(nn.Module):
         out = self.conv2(F.relu(self.mask2(self.bn2(self.conv1(out)))))
         return self.se(out) + shortcut
 
-
+# %% ../nbs/02_models.ipynb #c9a49294
 class _PooledNet(nn.Module):
     "A network that runs its blocks in order (`blocks`: block -> the submodules it runs), then global average pooling and one linear layer."
 
@@ -450,7 +450,7 @@ class Transition(nn.Module):
     def forward(self, x):
         return self.pool(self.unit(x))
 
-
+# %% ../nbs/02_models.ipynb #284e4545
 class DenseNet(_PooledNet):
     "DenseNet-BC (Appendix C.3): stem (block 0), dense blocks with transitions (blocks 1..4), BN-ReLU, pool, linear."
     # A transition halves the width of the standard network (compression 0.5), times its block's ×n.
@@ -489,7 +489,7 @@ class DenseNet(_PooledNet):
     def forward(self, x):
         return self.classify(F.relu(self.run_blocks(x)))
 
-
+# %% ../nbs/02_models.ipynb #8025bfeb
 VGG19_LAYERS = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
 
 
@@ -613,7 +613,7 @@ def derive_mask_seed(spec_seed: int, module_name: str) -> int:
     "The seed of the mask at `module_name` in a model whose defect spec has seed `spec_seed`."
     return zlib.crc32(f"{spec_seed}:{module_name}".encode())
 
-
+# %% ../nbs/02_models.ipynb #b81791e1
 def build_model(
     arch: str,  # a name in ARCHITECTURES (e.g. 'resnet18') or ARCHITECTURE_VARIANTS
     defect=None,  # None (standard), a label ('0.1-Bottom'), a dict or a DefectSpec
