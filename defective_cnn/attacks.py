@@ -40,7 +40,7 @@ def check_steps(steps, name: str = "steps") -> int:
         raise ValueError(f"{name} must be an integer >= 1, got {steps!r}")
     return int(steps)
 
-
+# %% ../nbs/05_attacks.ipynb #7b06f062
 def check_images(images) -> torch.Tensor:
     "Check a non-empty float batch (N, C, H, W) with every pixel in [0, 1]."
     if not isinstance(images, torch.Tensor):
@@ -56,7 +56,7 @@ def check_images(images) -> torch.Tensor:
         raise ValueError(f"images must lie in [0, 1], got values in [{lo:.4g}, {hi:.4g}] (pass pixels / 255)")
     return images
 
-
+# %% ../nbs/05_attacks.ipynb #46d32c6e
 def check_labels(labels, n_images: int, device=None) -> torch.Tensor:
     "Check one integer class index per image: an int64 tensor of shape (N,)."
     if not isinstance(labels, torch.Tensor):
@@ -84,7 +84,6 @@ def _num_classes(logits: torch.Tensor) -> int:
     if logits.dim() != 2:
         raise ValueError(f"the model must return logits of shape (N, classes), got shape {tuple(logits.shape)}")
     return logits.shape[1]
-
 
 # %% ../nbs/05_attacks.ipynb #1ce9a94c
 @contextlib.contextmanager
@@ -266,7 +265,7 @@ def mean_squared(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     "‖a − b‖² / (C·H·W) per image: the paper's ‖P‖²/N."
     return (a - b).pow(2).flatten(1).mean(1)
 
-
+# %% ../nbs/05_attacks.ipynb #ef4fcfdc
 class _StepRecorder(nn.Module):
     """Wraps a model during a Foolbox Boundary run from given starting points and notes, after each step,
     the smallest ‖P‖²/N among that step's adversarial candidates so far (what Foolbox keeps)."""
@@ -294,7 +293,7 @@ class _StepRecorder(nn.Module):
             self.recorded[self.step] = self.best.detach().clone()
         return logits
 
-
+# %% ../nbs/05_attacks.ipynb #d7789f23
 def _foolbox_run(fmodel, images, labels, seed, attack, starting_points=None):
     import foolbox as fb
 
@@ -323,7 +322,7 @@ def _decision_result(images, adversarials, success, record_steps=(), mse_by_step
     mse = torch.where(success, mean_squared(adversarials, images), torch.full(success.shape, math.nan, device=images.device))
     return DecisionResult(adversarials, success, mse, tuple(record_steps), mse_by_step)
 
-
+# %% ../nbs/05_attacks.ipynb #10ea0e87
 def boundary(
     model: nn.Module,
     images: torch.Tensor,  # (N, C, H, W) in [0, 1]
