@@ -80,7 +80,7 @@ class TrainProfile:
 _LATER_FIELDS = {"compile": False, "fused_optimizer": True}  # field: default, for fields added after the zoo's first format
 _EXECUTION_FIELDS = ("cuda_graphs",)  # fields that run the same computation another way (bit for bit; checked on a GPU)
 
-
+# %% ../nbs/06_train.ipynb #20f78408
 MNIST_LIKE = ("mnist", "mnist5k", "fashion-mnist")
 
 PROFILES = {
@@ -110,7 +110,7 @@ ADVERSARIAL_TRAINING = {
     "gpu": dict(adversarial=True, adv_steps=1, adv_step_size=8.0),
 }
 
-
+# %% ../nbs/06_train.ipynb #96f16530
 def get_profile(name: str = "cpu", dataset: str = "fashion-mnist", **overrides) -> TrainProfile:
     "The named profile (`paper`, `cpu`, `smoke`, `gpu`) for `dataset`, with `overrides` applied to any field."
     if name not in PROFILES:
@@ -157,7 +157,7 @@ def learning_rate(profile: TrainProfile, epoch: int, batch: int, n_batches: int)
     step = epoch * n_batches + batch
     return scheduled * (step + 1) / warmup_steps if step < warmup_steps else scheduled
 
-
+# %% ../nbs/06_train.ipynb #2416dcdb
 def _float_dtype(model: nn.Module) -> torch.dtype:
     "The floating dtype of `model`'s parameters: images are cast to it (float32, unless a caller built the model in float64)."
     return next(model.parameters()).dtype
@@ -197,7 +197,7 @@ def random_layers(model: nn.Module) -> list[str]:
     kinds = (nn.modules.dropout._DropoutNd, *REGULARIZERS.values())
     return [name for name, module in model.named_modules() if isinstance(module, kinds)]
 
-
+# %% ../nbs/06_train.ipynb #f0205ab0
 class TrainStep:
     """One SGD step of `train` on a batch already on the device; returns the detached loss and logits without syncing with the host.
 
@@ -280,7 +280,7 @@ class TrainStep:
         self._graph.replay()
         return self._loss, self._logits
 
-
+# %% ../nbs/06_train.ipynb #5ad73545
 def _adversarial_batch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, profile: TrainProfile) -> torch.Tensor:
     "`attacks.pgd` from the clean images (fp32), without its input checks, which would sync with the host each batch."
     from defective_cnn.attacks import _project, attack_mode, check_steps, input_gradient, to_unit_scale
@@ -303,7 +303,7 @@ def _epoch_choices(augment, n: int, batch_size: int, generator: torch.Generator)
 def _resident(split) -> bool:
     return isinstance(getattr(split, "images", None), torch.Tensor) and split.images.dtype == torch.uint8
 
-
+# %% ../nbs/06_train.ipynb #25a3d385
 @torch.inference_mode()
 def _accuracy_on(model, images: torch.Tensor, labels: torch.Tensor, batch_size: int,
                  memory_format=torch.contiguous_format) -> float:
@@ -331,7 +331,7 @@ def evaluate_accuracy(model: nn.Module, dataset, batch_size: int = 500, device=N
     finally:
         model.train(was_training)
 
-
+# %% ../nbs/06_train.ipynb #fbf5b011
 def _interactive() -> bool:
     if os.environ.get("DEFECTIVE_CNN_QUIET"):
         return False
@@ -342,7 +342,7 @@ def _epoch_lines() -> bool:
     "Whether to print one line per epoch without a progress bar (the runner sets DEFECTIVE_CNN_PROGRESS=lines in its kernels)."
     return os.environ.get("DEFECTIVE_CNN_PROGRESS") == "lines"
 
-
+# %% ../nbs/06_train.ipynb #0d7078fb
 def train(
     model: nn.Module,  # takes [0, 1] images (normaliser inside), returns logits
     data,  # an ImageData from defective_cnn.data.load_dataset
