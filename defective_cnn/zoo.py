@@ -39,7 +39,7 @@ def default_zoo_dir() -> Path:
     "Folder of the model zoo: $DEFECTIVE_CNN_ZOO, else $XDG_CACHE_HOME/defective_cnn/zoo (~/.cache by default)."
     return cache_folder("zoo", "DEFECTIVE_CNN_ZOO")
 
-
+# %% ../nbs/07_zoo.ipynb #4d6dd32d
 @dataclass(frozen=True)
 class ModelConfig:
     "Everything that determines a trained model."
@@ -128,7 +128,7 @@ def build_untrained(config: ModelConfig, image_shape, num_classes: int, mean: to
     mean = mean if mean is not None else torch.zeros(image_shape)
     return nn.Sequential(PixelNormalizer(mean), net)
 
-
+# %% ../nbs/07_zoo.ipynb #4774c4a2
 def _load_data(config: ModelConfig, profile: TrainProfile, root=None):
     return load_dataset(config.dataset, root=root, n_train=profile.n_train, n_test=profile.n_test, seed=0)
 
@@ -148,7 +148,7 @@ def _load_stored(config: ModelConfig, path: Path, device) -> TrainedModel | None
     memory_format = torch.channels_last if profile.channels_last else torch.contiguous_format
     return TrainedModel(model.to(device, memory_format=memory_format).eval(), config, state["metrics"], path)
 
-
+# %% ../nbs/07_zoo.ipynb #49aef3c0
 def zoo_lock(config: ModelConfig, zoo_dir=None, timeout: float = -1) -> FileLock:
     "The lock of `config`'s zoo entry (a `filelock.FileLock` on `<zoo>/<name>.lock`; `timeout` -1: wait for ever)."
     zoo_dir = Path(zoo_dir) if zoo_dir is not None else default_zoo_dir()
@@ -166,7 +166,7 @@ def _noted(trained: TrainedModel, data_root=None) -> TrainedModel:
     note_network(trained.config, data_root)
     return trained
 
-
+# %% ../nbs/07_zoo.ipynb #0b60f4f6
 def get_model(
     config: ModelConfig,
     zoo_dir=None,  # default: default_zoo_dir()
@@ -200,7 +200,7 @@ def get_model(
                         progress=progress, on_epoch_end=on_epoch_end)
     return _noted(TrainedModel(model.eval(), config, metrics, path, trained_now=True), data_root)
 
-
+# %% ../nbs/07_zoo.ipynb #adda5a36
 def list_zoo(zoo_dir=None) -> list[dict]:
     "One dict per stored model: name, key, configuration, epochs done, test accuracy, size."
     zoo_dir = Path(zoo_dir) if zoo_dir is not None else default_zoo_dir()
