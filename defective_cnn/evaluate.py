@@ -128,7 +128,7 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 512) -> to
     with attack_mode(model), torch.no_grad():
         return torch.cat([model(b.to(device)).argmax(1) for b in images.split(batch_size)]).to(images.device)
 
-
+# %% ../nbs/08_evaluate.ipynb #36bbe287
 def _source_model(source):
     if isinstance(source, dict):
         if not source:
@@ -139,7 +139,27 @@ def _source_model(source):
         return source, None
     raise TypeError(f"source must be an nn.Module or a dict of named modules, got {type(source).__name__}")
 
+# %% ../nbs/08_evaluate.ipynb #4c94d7b5
+def _default(attack, name):
+    import inspect
 
+    parameter = inspect.signature(ATTACKS[attack]).parameters.get(name)
+    return None if parameter is None else parameter.default
+
+
+def _resolved_settings(attack, settings):
+    "The attack's full keyword settings: the given ones over its defaults."
+    import inspect
+
+    skip = {"model", "images", "labels", "generator"}
+    full = {n: p.default for n, p in inspect.signature(ATTACKS[attack]).parameters.items() if n not in skip}
+    unknown = set(settings) - set(full) - {"generator"}
+    if unknown:
+        raise ValueError(f"unknown setting(s) {sorted(unknown)} for attack {attack!r}; allowed: {sorted(full)}")
+    full.update({k: v for k, v in settings.items() if k != "generator"})
+    return full
+
+# %% ../nbs/08_evaluate.ipynb #28bf43ae
 def generate_adversarial_set(
     source,  # an nn.Module, or a dict {name: model} (several models: their logit-average ensemble)
     images: torch.Tensor,  # (N, C, H, W) clean images in [0, 1] (8-bit images of the dataset)
@@ -174,26 +194,6 @@ def generate_adversarial_set(
         source_clean_pred=predict(model, clean_q.float() / PIXEL_MAX, batch_size).cpu(),
         source_adv_pred=predict(model, adv_q.float() / PIXEL_MAX, batch_size).cpu(),
         sources=names, attack=attack, settings=resolved, dataset=dataset, seed=int(seed))
-
-
-def _default(attack, name):
-    import inspect
-
-    parameter = inspect.signature(ATTACKS[attack]).parameters.get(name)
-    return None if parameter is None else parameter.default
-
-
-def _resolved_settings(attack, settings):
-    "The attack's full keyword settings: the given ones over its defaults."
-    import inspect
-
-    skip = {"model", "images", "labels", "generator"}
-    full = {n: p.default for n, p in inspect.signature(ATTACKS[attack]).parameters.items() if n not in skip}
-    unknown = set(settings) - set(full) - {"generator"}
-    if unknown:
-        raise ValueError(f"unknown setting(s) {sorted(unknown)} for attack {attack!r}; allowed: {sorted(full)}")
-    full.update({k: v for k, v in settings.items() if k != "generator"})
-    return full
 
 # %% ../nbs/08_evaluate.ipynb #b2b1bdbe
 _TENSOR_FIELDS = ("images", "clean_images", "labels", "source_clean_pred", "source_adv_pred")
