@@ -419,6 +419,7 @@ TABLE_SPECS = {
              dataset="imagenet", unit="percent", rows="arch", columns=_SHUFFLE, cells=dict(metric="accuracy")),
 }
 
+# %% ../nbs/09_paper.ipynb #a1842fff
 # Tables 12-16 (Appendix A.7): source model, CW confidence (None: no CW column) and the source's test
 # accuracy, from each table's caption.
 _ABLATION_SOURCES = {12: ("DenseNet-121", 40, 95.62), 13: ("ResNet-18", 20, 95.27), 14: ("ResNet-50", 40, 95.69),
@@ -476,7 +477,7 @@ def _row_fields(spec, label, current_arch):
         return dict(target="resnet18", defect=defect, ensemble=ensemble), current_arch
     raise ValueError(f"unknown row rule {rule!r}")
 
-
+# %% ../nbs/09_paper.ipynb #7f43c44d
 def _empty_cell(number, spec):
     cell = dict.fromkeys(COLUMNS)
     for key in ("eps", "step_size", "steps", "kappa", "patch_grid", "n_images", "value"):
@@ -513,7 +514,7 @@ def _cells(number):
         cells.insert(0, cell)
     return cells
 
-
+# %% ../nbs/09_paper.ipynb #9f9ec780
 def paper_table(number: int) -> pd.DataFrame:
     "Table `number` of the paper as a tidy DataFrame: one row per printed number, columns `COLUMNS`."
     number = _check_table(number)
@@ -598,7 +599,7 @@ def _normalise_keys(frame, on):
         frame[column] = pd.to_numeric(frame[column]).astype(float).round(6)
     return frame
 
-
+# %% ../nbs/09_paper.ipynb #ad544cbb
 def side_by_side(
     ours: pd.DataFrame,  # our results: key columns plus `value` or a column named `metric`
     table: int,  # the paper's table number
