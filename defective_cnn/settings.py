@@ -226,7 +226,7 @@ SETTINGS = {
     },
 }
 
-
+# %% ../nbs/11_settings.ipynb #beea6f43
 def section_settings(section: str, profile: str, **given) -> dict:
     "What `section` does at `profile` ('smoke', 'cpu', 'paper'; 'gpu' where defined), overridden by every `given` value that is not None."
     if section not in SETTINGS:
