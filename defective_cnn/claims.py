@@ -15,12 +15,13 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .paper import keep_prob_tradeoff, paper_table
+from .paper import paper_table
 from .repeats import BEYOND, COMPARISONS, comparison_spec, gather
 from .scale import scale_sentence, trend_table
 from . import freshness
 from .freshness import load_runs
 from .settings import SETTINGS
+from .transfer import keep_prob_tradeoff
 
 
 # %% auto #0

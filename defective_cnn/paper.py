@@ -10,12 +10,9 @@ import numbers
 
 import pandas as pd
 
-from .models import defect_columns
-
 # %% auto #0
 __all__ = ['COLUMNS', 'RATE_METRICS', 'ARCH_NAMES', 'PRINTED', 'TABLE_SPECS', 'FIGURES', 'DEFAULT_KEYS', 'printed_table',
-           'paper_table', 'paper_tables', 'paper_pivot', 'paper_figures', 'keep_prob_tradeoff', 'side_by_side',
-           'with_paper_values']
+           'paper_table', 'paper_tables', 'paper_pivot', 'paper_figures', 'side_by_side', 'with_paper_values']
 
 # %% ../nbs/09_paper.ipynb #40861f47
 COLUMNS = ("table", "row", "row_label", "column_label", "dataset", "threat", "source", "source_defect",
@@ -561,27 +558,6 @@ FIGURES = {
 def paper_figures() -> pd.DataFrame:
     "The paper's result figures: what they show, and where (if anywhere) their numbers can be had."
     return pd.DataFrame([dict(figure=n, **f) for n, f in FIGURES.items()]).set_index("figure")
-
-
-def keep_prob_tradeoff(
-    source: str = "densenet121",  # source model of the PGD16 adversarials (Figure 5: DenseNet-121, Table 12)
-    include_standard: bool = False,  # add the standard ResNet-18 as keep probability 1.0
-) -> pd.DataFrame:
-    "Figure 5's data: keep probability, success defense rate (PGD16) and test accuracy of p-Bottom ResNet-18s."
-    by_source = {spec["cells"]["source"]: n for n, spec in TABLE_SPECS.items() if "source_test_acc" in spec}
-    if source not in by_source:
-        raise ValueError(f"no ablation table with source {source!r}; available: {', '.join(map(repr, by_source))}")
-    table = paper_table(by_source[source])
-    meaning = pd.DataFrame([defect_columns(d) for d in table.defect], index=table.index)
-    table = table[~table.ensemble & (meaning.blocks.isin(["bottom", "none"])) & (meaning.mask_mode.isin(["neuron", "none"]))
-                  & (meaning.channel_multiplier == 1)]
-    pgd16 = table[(table.attack == "pgd") & (table.eps == 16) & (table.step_size == 1)].set_index("defect").value
-    accuracy = table[table.metric == "test_acc"].set_index("defect").value
-    frame = pd.DataFrame(dict(success_defense_rate=pgd16, test_acc=accuracy)).reset_index(names="defect")
-    frame.insert(0, "keep_prob", [defect_columns(d)["keep_prob"] for d in frame.defect])
-    if not include_standard:
-        frame = frame[frame.defect != "standard"]
-    return frame.sort_values("keep_prob").reset_index(drop=True).assign(table=by_source[source])
 
 # %% ../nbs/09_paper.ipynb #f07e5616
 DEFAULT_KEYS = ("source", "target", "defect", "ensemble", "attack", "eps")

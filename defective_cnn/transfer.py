@@ -12,8 +12,8 @@ import torch
 
 from .attacks import check_steps, cw_l2
 from .evaluate import predict, transfer_table
-from .models import Ensemble
-from .paper import TABLE_SPECS, keep_prob_tradeoff, paper_table, with_paper_values
+from .models import Ensemble, defect_columns
+from .paper import TABLE_SPECS, paper_table, with_paper_values
 from .settings import PAPER_KEEP_PROBS, bottom_configs, evaluation_images, keep_probs, paper_attacks, section_settings, tested_config
 from .zoo import TrainedModel, model_config, network_columns
 
@@ -21,10 +21,10 @@ from .zoo import TrainedModel, model_config, network_columns
 __all__ = ['TABLE2_KEEP_PROB', 'GRID_TABLES', 'GRAYBOX_TABLES', 'ABLATION_TABLES', 'target_columns', 'transfer_results',
            'table3_configs', 'table2_configs', 'leave_one_out_sources', 'table6_configs', 'ensemble_results',
            'grid_configs', 'grid_results', 'table8_configs', 'table9_configs', 'graybox_results', 'graybox_configs',
-           'graybox_table', 'keep_prob_configs', 'tradeoff_points', 'tradeoff_summary', 'paper_tradeoff',
-           'ablation_table', 'ablation_attacks', 'is_ensemble_row', 'ablation_rows', 'ablation_configs',
-           'ablation_results', 'cw_success_by_steps', 'transfer_networks', 'table_part', 'ensemble_networks',
-           'graybox_networks', 'keep_prob_networks', 'ablation_networks', 'ablation_members']
+           'graybox_table', 'keep_prob_tradeoff', 'keep_prob_configs', 'tradeoff_points', 'tradeoff_summary',
+           'paper_tradeoff', 'ablation_table', 'ablation_attacks', 'is_ensemble_row', 'ablation_rows',
+           'ablation_configs', 'ablation_results', 'cw_success_by_steps', 'transfer_networks', 'table_part',
+           'ensemble_networks', 'graybox_networks', 'keep_prob_networks', 'ablation_networks', 'ablation_members']
 
 # %% ../nbs/12_transfer.ipynb #e850ca7a
 def _module(model):
@@ -200,6 +200,27 @@ def graybox_table(number: int, models: dict, images, labels, dataset: str, seed:
         raise ValueError(f"no Table {number} networks among {list(models)}; name them as graybox_configs does")
     frame = graybox_results(sources, targets, images, labels, dataset, seed=seed)
     return with_paper_values(frame, number, on=["row_label", "column_label"] if number == 8 else ["source", "target"]).assign(table=number)
+
+# %% ../nbs/12_transfer.ipynb #eddb3544
+def keep_prob_tradeoff(
+    source: str = "densenet121",  # source model of the PGD16 adversarials (Figure 5: DenseNet-121, Table 12)
+    include_standard: bool = False,  # add the standard ResNet-18 as keep probability 1.0
+) -> pd.DataFrame:
+    "Figure 5's data: keep probability, success defense rate (PGD16) and test accuracy of p-Bottom ResNet-18s."
+    by_source = {spec["cells"]["source"]: n for n, spec in TABLE_SPECS.items() if "source_test_acc" in spec}
+    if source not in by_source:
+        raise ValueError(f"no ablation table with source {source!r}; available: {', '.join(map(repr, by_source))}")
+    table = paper_table(by_source[source])
+    meaning = pd.DataFrame([defect_columns(d) for d in table.defect], index=table.index)
+    table = table[~table.ensemble & (meaning.blocks.isin(["bottom", "none"])) & (meaning.mask_mode.isin(["neuron", "none"]))
+                  & (meaning.channel_multiplier == 1)]
+    pgd16 = table[(table.attack == "pgd") & (table.eps == 16) & (table.step_size == 1)].set_index("defect").value
+    accuracy = table[table.metric == "test_acc"].set_index("defect").value
+    frame = pd.DataFrame(dict(success_defense_rate=pgd16, test_acc=accuracy)).reset_index(names="defect")
+    frame.insert(0, "keep_prob", [defect_columns(d)["keep_prob"] for d in frame.defect])
+    if not include_standard:
+        frame = frame[frame.defect != "standard"]
+    return frame.sort_values("keep_prob").reset_index(drop=True).assign(table=by_source[source])
 
 # %% ../nbs/12_transfer.ipynb #93e30eb1
 ABLATION_TABLES = {spec["cells"]["source"]: n for n, spec in TABLE_SPECS.items() if "source_test_acc" in spec}
