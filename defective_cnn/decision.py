@@ -91,7 +91,7 @@ def _networks(models: dict) -> dict:
         networks[network], keys[network] = model.model if isinstance(model, TrainedModel) else model, key
     return networks
 
-
+# %% ../nbs/14_decision.ipynb #2ca8bd47
 def _long(key, steps, mse, success=None) -> pd.DataFrame:
     mse = mse.detach().double().cpu()
     if success is not None:
@@ -103,7 +103,7 @@ def _device_of(module, default: torch.device) -> torch.device:
     tensor = next(iter([*module.parameters(), *module.buffers()]), None)
     return default if tensor is None else tensor.device
 
-
+# %% ../nbs/14_decision.ipynb #7b26b86d
 def _attack_one(attack, module, images, labels, starting_points, threads, settings):
     "One network's attack on its device (in this process or a worker): (result with tensors on the CPU, seconds)."
     if threads:
@@ -133,7 +133,7 @@ def _attack_all(attack, models: dict, images, labels, starting_points, workers: 
                    for key, module in networks.items()}
         return {key: future.result() for key, future in futures.items()}
 
-
+# %% ../nbs/14_decision.ipynb #d41bde39
 def boundary_distances(models: dict, images, labels, starting_points, steps: int, record_steps=None, seed: int = 0,
                        log=print, workers: int = 1, stack_networks: bool = False, **boundary_settings) -> pd.DataFrame:
     """Long table (row_label, model_seed, image, steps, mse) of ‖P‖²/N per image after each of `record_steps` (and `steps`);

@@ -210,7 +210,7 @@ def _claim(where, claim, table, metric, row, reference, cells=None, paper=None, 
     return dict(where=where, claim=claim, table=table, metric=metric, row={key: row}, reference={key: reference}, cells=cells or {},
                 paper=paper, sign=sign, n_column=n_column)
 
-
+# %% ../nbs/25_scale.ipynb #e1a35436
 _STD = dict(defect="standard", target="resnet18", column_label="ResNet-18")
 SCALE_CLAIMS = [  # what every rung answers; `paper`: (table, row cell, reference cell, shared) of paper.paper_table, or None
     _claim("Table 3", "0.3-Bottom ahead of standard, PGD16", "table3", "success_defense_rate", "0.3-Bottom", "Standard CNN",
@@ -243,12 +243,12 @@ SCALE_CLAIMS = [  # what every rung answers; `paper`: (table, row cell, referenc
            n_column=None, key="network"),
 ]
 
-
+# %% ../nbs/25_scale.ipynb #9e583ae2
 def claim_paper_value(claim: dict) -> float | None:
     "The paper's value of one of SCALE_CLAIMS in points (None where it prints none)."
     return None if claim["paper"] is None else _paper_gap(claim["paper"][0], claim["paper"][1], claim["paper"][2], **claim["paper"][3])
 
-
+# %% ../nbs/25_scale.ipynb #430738a8
 def _select(frame: pd.DataFrame, where: dict) -> pd.DataFrame:
     keep = np.ones(len(frame), dtype=bool)
     for column, value in where.items():
@@ -264,7 +264,7 @@ def rung_sizes(networks: pd.DataFrame) -> pd.DataFrame:
     standard = networks[networks.network == "Standard CNN"]
     return standard.groupby("rung", sort=False).agg(parameters=("parameters", "first"), training_macs=("training_macs", "first")).reset_index()
 
-
+# %% ../nbs/25_scale.ipynb #c707439c
 def claim_gaps(tables: dict, claims=None) -> pd.DataFrame:
     "One row per claim, rung and seed of `tables` (a run's, or several runs' concatenated): our gap in points, its counts, the paper's."
     rows = []

@@ -287,7 +287,7 @@ def ablation_attacks(labels=None, source: str = "densenet121", cw_settings: dict
             chosen[label] = ("cw", dict(chosen[label][1], **cw_settings))
     return chosen
 
-
+# %% ../nbs/12_transfer.ipynb #672ca393
 def is_ensemble_row(row_label: str) -> bool:
     return row_label.endswith(("_EN", ",EN"))
 
@@ -310,7 +310,7 @@ def ablation_configs(rows=None, *, source: str = "densenet121", dataset: str, pr
         configs[row] = [tested_config(base, dataset=dataset, profile=profile, seed=seed + k, arch=arch) for k in range(members)]
     return configs
 
-
+# %% ../nbs/12_transfer.ipynb #9cb09733
 def ablation_results(
     source,  # TrainedModel or nn.Module: the source of the transferred attacks
     source_name: str,  # its architecture, e.g. 'densenet121' (names the paper's table)
@@ -405,7 +405,7 @@ def table_part(networks: dict, number: int) -> dict:
     prefix = f"table {number} | "
     return {name[len(prefix):]: value for name, value in networks.items() if name.startswith(prefix)}
 
-
+# %% ../nbs/12_transfer.ipynb #9af3daf6
 def ensemble_networks(profile="cpu", p=None, dataset=None, ensemble_archs=None, target_archs=None, seed=0) -> dict:
     "Table 6's networks: 'member ARCH' (the ensemble source) and the targets."
     s = section_settings("ensemble", profile, dataset=dataset, ensemble_archs=ensemble_archs, target_archs=target_archs)
@@ -427,7 +427,7 @@ def keep_prob_networks(profile="cpu", p=None, source=None, dataset=None, seed=0)
     sources, targets = keep_prob_configs(s["p"], source=s["source"], dataset=s["dataset"], profile=profile, seed=seed)
     return {**_prefixed("source ", sources), **targets}
 
-
+# %% ../nbs/12_transfer.ipynb #a3c6575c
 def ablation_networks(profile="cpu", source=None, rows=None, dataset=None, ensemble_size=None, seed=0) -> dict:
     "Tables 12-16's networks: 'source' and 'ROW [k]' for the k-th network of each row (several for an ensemble row)."
     s = section_settings("ablation", profile, dataset=dataset, source=source, rows=rows, ensemble_size=ensemble_size)
