@@ -784,14 +784,27 @@ def later_attacks_table(out_dir=None, profile: str = "cpu", targets=("Standard C
     return "\n".join(lines)
 
 # %% ../nbs/26_claims.ipynb #8018c5fd
+def _rung_values(by_claim: pd.DataFrame) -> str:
+    "One claim's value at each rung it was measured at, smallest training compute first: mean (lowest to highest seed, seeds)."
+    per_rung = by_claim.groupby("rung", sort=False).agg(mean=("value", "mean"), low=("value", "min"), high=("value", "max"),
+                                                       seeds=("seed", "nunique"), width=("width", "first"), n_train=("n_train", "first"),
+                                                       epochs=("epochs", "first"), macs=("training_macs", "first")).sort_values("macs")
+    return "; ".join(f"{r.width:g}× width, {r.n_train // 1000:g}k × {r.epochs}: {r.mean:+.1f}"
+                     + (f" ({r.low:+.1f} to {r.high:+.1f}, {r.seeds} seeds)" if r.seeds > 1 else " (1 seed)") for r in per_rung.itertuples())
+
+
 def scale_markdown(out_dir=None, profile: str = "cpu") -> str:
-    "The README's scale block: the trend table of the committed `scale` runs at `profile` (Markdown) and its sentence."
+    """The README's scale block: per claim of the committed `scale` runs at `profile`, the paper's value, ours at each rung and
+    the trend verdict on each ladder (`scale.trend_table`; 'open (one size)' until a claim has two rungs), then `scale.scale_sentence`."""
     gaps = gather("scale", "gaps", profile, out_dir)
     trends = trend_table(gaps) if len(gaps) else pd.DataFrame()
     runs = ", ".join(sorted(gaps.run.unique())) if len(gaps) else "none yet"
     lines = [f"Committed `scale` runs at `{profile}`: {runs} (`defective-cnn status scale`; `defective-cnn plan scale` prices the rest)."]
-    if len(trends):
-        lines += ["", "| where | claim | ladder | paper | at each rung | trend |", "|---|---|---|---|---|---|"]
-        lines += [f"| {r.where} | {r.claim} | {r.ladder} | {'—' if r.paper is None or pd.isna(r.paper) else f'{r.paper:+.1f}'} "
-                  f"| {r.at_each_rung} | {r.trend} |" for r in trends.itertuples()]
+    if len(gaps):
+        lines += ["", "| where | claim | paper | ours at each rung | trend with size |", "|---|---|---|---|---|"]
+        for (where, claim), by_claim in gaps.groupby(["where", "claim"], sort=False):
+            paper = by_claim.paper.iloc[0]
+            said = trends[(trends["where"] == where) & (trends.claim == claim)] if len(trends) else trends
+            trend = "; ".join(f"{r.ladder}: {r.trend}" for r in said.itertuples()) if len(said) else "open (one size)"
+            lines.append(f"| {where} | {claim} | {'—' if pd.isna(paper) else f'{paper:+.1f}'} | {_rung_values(by_claim)} | {trend} |")
     return "\n".join(lines + ["", scale_sentence(trends)])

@@ -26,11 +26,13 @@ def test_readme_claims_block_is_generated_from_the_csvs():
         "`python -c \"from defective_cnn.claims import *; print(claims_markdown(claims_table()))\"`")
 
 
-def test_readme_scale_block_is_generated_from_the_scale_runs():
-    blocks = re.findall(r"<!-- scale:begin -->\n(.*?)<!-- scale:end -->", (REPO / "README.md").read_text(encoding="utf-8"), re.S)
-    assert len(blocks) == 1, "README.md needs exactly one <!-- scale:begin --> ... <!-- scale:end --> block"
-    assert blocks[0].strip() == scale_markdown(REPO / "papermill_runs").strip(), (
-        "README.md's scale block differs from the scale runs' CSVs; regenerate it: .venv/bin/python tools/regenerate_blocks.py")
+def test_scale_blocks_are_generated_from_the_scale_runs():
+    expected = scale_markdown(REPO / "papermill_runs").strip()
+    for page in (REPO / "README.md", REPO / "docs" / "results.md"):
+        blocks = re.findall(r"<!-- scale:begin -->\n(.*?)<!-- scale:end -->", page.read_text(encoding="utf-8"), re.S)
+        assert len(blocks) == 1, f"{page.name} needs exactly one <!-- scale:begin --> ... <!-- scale:end --> block"
+        assert blocks[0].strip() == expected, (
+            f"{page.name}'s scale block differs from the scale runs' CSVs; regenerate it: .venv/bin/python tools/regenerate_blocks.py")
 
 
 def test_results_page_says_what_the_readme_says_of_the_later_attacks():

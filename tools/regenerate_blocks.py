@@ -1,4 +1,4 @@
-"""Rewrite the generated blocks of README.md (claims table and its sentences; the scale table) and docs/results.md (the later attacks)
+"""Rewrite the generated blocks of README.md (claims table and its sentences; the scale table) and docs/results.md (the later attacks; the scale table)
 from the committed CSVs, as tests/test_claims.py expects them. Run from the checkout: .venv/bin/python tools/regenerate_blocks.py"""
 import re
 from pathlib import Path
@@ -27,6 +27,7 @@ if __name__ == "__main__":
     beyond = "\n\n".join([beyond_sentence(table, "cpu"), autoattack_sentence(RUNS, "cpu"), later_attacks_sentence(RUNS, "cpu"),
                           later_attacks_table(RUNS, "cpu")])
     results = replace_block(REPO / "docs" / "results.md", "beyond", beyond)
-    scale = replace_block(REPO / "README.md", "scale", scale_markdown(RUNS))
+    scale_block = scale_markdown(RUNS)
+    scale = replace_block(REPO / "README.md", "scale", scale_block) | replace_block(REPO / "docs" / "results.md", "scale", scale_block)
     print(f"README.md claims block {'rewritten' if readme else 'unchanged'}, scale block {'rewritten' if scale else 'unchanged'}; "
           f"docs/results.md beyond block {'rewritten' if results else 'unchanged'}")
