@@ -172,7 +172,7 @@ SETTINGS = {
     # fools it at once) and 0.1-Bottom.
     "later_attacks": {
         "smoke": dict(dataset=_FMNIST, arch="resnet18", ensemble_archs=["resnet18", "senet18"], p=[0.5, 0.3, 0.1], attacks=_LATER,
-                      attack_overrides={"VMI-FGSM": dict(N=2), "VNI-FGSM": dict(N=2)}, n_eval=16, aa_networks=["Standard CNN", "0.1-Bottom"], aa_n_eval=4),
+                      attack_overrides={"VMI-FGSM": dict(N=2), "VNI-FGSM": dict(N=2)}, n_eval=48, aa_networks=["Standard CNN", "0.1-Bottom"], aa_n_eval=4),
         "cpu": dict(dataset=_FMNIST, arch="resnet18", ensemble_archs=["resnet18", "vgg19", "senet18"], p=[0.5, 0.3, 0.1],
                     attacks=_LATER, attack_overrides={}, n_eval=200, aa_networks=_AA_ROWS, aa_n_eval=200),
         "gpu": dict(dataset=_FMNIST, arch="resnet18", ensemble_archs=["resnet18", "vgg19", "senet18"], p=[0.5, 0.3, 0.1],

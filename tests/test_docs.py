@@ -138,7 +138,7 @@ def test_library_page_shows_figures_and_api(server, browser):
     assert any(LIBRARY_API in entry for entry in page["api"]), f"no API entry with {LIBRARY_API!r} among {len(page['api'])} entries"
     math = browser.execute_script("return document.querySelectorAll('span.math').length")
     assert math > 0, "nbs/00_defective.ipynb writes math ($M$, $p$)"
-    wait_for(lambda: browser.execute_script("return document.querySelectorAll('span.math .MathJax').length") == math, 30,
+    wait_for(lambda: browser.execute_script("return document.querySelectorAll('span.math .MathJax').length") == math, 90,
              f"MathJax (served by the site) to typeset the page's {math} formulas")
     assert all(entry.strip() for entry in page["api"])
     quarto_marks = re.findall(r"^(?:#\|.*|:::.*)$", page["text"], re.MULTILINE) + re.findall(r"\{target=", page["text"])

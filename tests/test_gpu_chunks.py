@@ -20,8 +20,12 @@ def chunks():
     return gpu_chunks(RUNS)
 
 
+# Sections without gpu runs, each for a reason.
+CPU_ONLY = {"scale": "issue 35's ladder of sizes on the CPU; on a GPU the other sections' gpu runs are its top rung"}
+
+
 def test_every_section_that_trains_has_three_gpu_seeds():
-    for section in SECTION_PLANS:
+    for section in set(SECTION_PLANS) - set(CPU_ONLY):
         gpu = {name: params for name, params in RUNS[section].items() if params.get("profile") == "gpu"}
         assert sorted(gpu) == ["gpu", "gpu_seed1", "gpu_seed2"], section
         assert [gpu[name].get("seed", 0) for name in ("gpu", "gpu_seed1", "gpu_seed2")] == [0, 1, 2], section
