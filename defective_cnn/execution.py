@@ -18,7 +18,7 @@ import pandas as pd
 import papermill
 
 from .freshness import (REQUIREMENTS, READS_SUFFIX, _available, check_parameters, declared_parameters, locate, new_manifest,
-                                     packaged_notebooks, run_files, run_name, run_state, section_notebooks)
+                                     executed_code, packaged_notebooks, run_files, run_name, run_state, section_notebooks)
 from .records import RUN_INPUTS_ENV, atomic_write_bytes, read_inputs
 from .terminal import Talker, _shorten, clock, describe_run, shown_path
 
@@ -194,11 +194,12 @@ def run_section(
     injected = {k: v for k, v in injected.items() if k in declared_parameters(notebook)}
     log(f"{section}/{run}: running {shown_path(notebook)} with {parameters or 'its defaults'} into {shown_path(folder)}")
     running = folder / f".{run}.running.ipynb"
+    code = executed_code(notebook)  # before it runs: a checkout edited meanwhile is not what ran
     status, error, seconds = _execute(notebook, running, injected, kernel, kernel_dir, inputs_file, log)
     _put_in_place(running, output if status == "ok" else folder / f"{run}.failed.ipynb", notebook, kernel_dir, log)
     inputs, reads = read_inputs(inputs_file), json.loads(reads_file.read_text()) if status == "ok" and reads_file.exists() else None
     inputs_file.unlink(missing_ok=True)
-    manifest = new_manifest(section, run, status, parameters, notebook, inputs, seconds, error, out_dir, reads)
+    manifest = new_manifest(section, run, status, parameters, notebook, inputs, seconds, error, out_dir, reads, code)
     atomic_write_bytes(output.with_suffix(".json"), json.dumps(manifest, indent=1).encode())
     log(f"{section}/{run}: {status} in {clock(seconds)}" + (f" — {error}" if error else ""))
     if status == "ok" and before["csv"]:

@@ -29,7 +29,8 @@ __all__ = ['DATA_TABLES', 'REQUIREMENTS', 'READS_SUFFIX', 'MANIFEST_FORMAT', 'fi
            'packaged_notebooks', 'Locations', 'locate', 'parse_parameter', 'declared_parameters', 'check_parameters',
            'load_runs', 'run_name', 'code_hash', 'notebook_code_hash', 'reachable_definitions', 'source_hashes',
            'used_modules', 'package_imports', 'run_files', 'committed_runs', 'results_hash', 'read_runs_state',
-           'new_manifest', 'RunState', 'code_changes', 'run_state', 'is_up_to_date', 'named_run_states']
+           'executed_code', 'new_manifest', 'RunState', 'code_changes', 'run_state', 'is_up_to_date',
+           'named_run_states']
 
 # %% ../nbs/17_freshness.ipynb #842e2020
 def find_repo_root(start=None) -> Path:
@@ -412,11 +413,16 @@ def read_runs_state(out_dir, names) -> dict:
 MANIFEST_FORMAT = 3  # 3: `sources` by definition (`source_hashes`); 2: by module; 1: without the recorded inputs. Older: rekey or run again
 
 
+def executed_code(notebook) -> dict:
+    "What a run executes, read before it starts: the notebook's code hash and the package definitions it reaches (`source_hashes`)."
+    return dict(notebook_code=notebook_code_hash(notebook), sources=source_hashes(notebook))
+
+
 def new_manifest(section: str, run: str, status: str, parameters: dict, notebook, inputs: dict, seconds: float, error: str,
-                 out_dir, reads=None) -> dict:
-    "The manifest (`<run>.json`) of one execution of `notebook`: what `run_state` compares with the inputs later (parameters, notebook and package code, the networks, data and settings rows in `inputs` (`records.read_inputs`), the runs named in `reads`), and when, how long and where it ran."
+                 out_dir, reads=None, code: dict | None = None) -> dict:
+    "The manifest (`<run>.json`) of one execution of `notebook` (`code`: `executed_code` as read when it started; code edited while a run executes must not be recorded as the code it ran): what `run_state` compares with the inputs later (parameters, notebook and package code, the networks, data and settings rows in `inputs` (`records.read_inputs`), the runs named in `reads`), and when, how long and where it ran."
     manifest = dict(format=MANIFEST_FORMAT, section=section, run=run, status=status, parameters=parameters, notebook=Path(notebook).name,
-                    notebook_code=notebook_code_hash(notebook), sources=source_hashes(notebook), networks=inputs.get("network", {}),
+                    **(code or executed_code(notebook)), networks=inputs.get("network", {}),
                     data=inputs.get("data", {}), settings=inputs.get("settings", {}), seconds=round(seconds, 1),
                     finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), torch=str(torch.__version__), error=error,
                     environment=environment_record(default_device()))  # device name, threads, python, time
