@@ -345,6 +345,10 @@ def describe_run(out_dir, section: str, run: str, max_rows: int | None = 30, ind
         if drift.drifted:
             lines += textwrap.wrap("code not today's: " + drift.summary(), 100, initial_indent=indent, subsequent_indent=indent + "  ",
                                    break_on_hyphens=False)
+    for entry in saved.get("refactors", []):  # tools/accept_refactor.py
+        lines += textwrap.wrap(f"refactor accepted on {entry.get('on', '?')} at {entry.get('commit', '?')} without running it again "
+                               f"({', '.join(entry.get('names', []))}): {entry.get('why', '')}", 100, initial_indent=indent,
+                               subsequent_indent=indent + "  ", break_on_hyphens=False)
     for csv in files["csv"]:
         lines += ["", indent + csv.name] + [indent + l for l in format_table(csv, max_rows).splitlines()]
     lines.append("")

@@ -190,6 +190,51 @@ def test_moving_functions_between_modules_stales_nothing(tree, before):
             (package / name).unlink(missing_ok=True)
 
 
+def with_one_body_edited(name: str):
+    "A change to a module's text: one statement more at the top of top-level function `name`'s body."
+    def change(text: str) -> str:
+        first = next(node.body[0] for node in ast.parse(text).body if isinstance(node, ast.FunctionDef) and node.name == name)
+        lines = text.splitlines(keepends=True)
+        lines.insert(first.lineno - 1, " " * first.col_offset + "_edited_by_test = 1\n")
+        return "".join(lines)
+    return change
+
+
+def test_an_accepted_refactor_keeps_runs_current_and_says_so(tree, before):
+    "noise_curves and shuffle_results edited; tools/accept_refactor.py --names noise_curves: the runs stale on that alone are current again, with the reason in their manifests and `describe_run`; runs that reach shuffle_results stay stale, their manifests untouched."
+    manifests = {p: p.read_bytes() for p in (tree / "papermill_runs").glob("*/*.json")}
+    undo = [edited(tree / "defective_cnn" / "robustness.py", with_one_body_edited("noise_curves")),
+            edited(tree / "defective_cnn" / "shape.py", with_one_body_edited("shuffle_results"))]
+    try:
+        edited_states = states(tree)
+        noise_only = {run for run, (state, changed) in edited_states.items() if changed == ["code noise_curves"]}
+        both = {run for run, (state, changed) in edited_states.items() if "code shuffle_results" in changed}
+        assert {run.split("/")[0] for run in noise_only} >= {"noise"} and both, (noise_only, both)
+        env = dict(os.environ, PYTHONPATH=str(tree), OMP_NUM_THREADS="1")
+        tool = [sys.executable, str(REPO / "tools" / "accept_refactor.py"), "--names", "noise_curves", "--why", "a test's edit"]
+        said = subprocess.run(tool, cwd=tree, env=env, capture_output=True, text=True, timeout=300)
+        assert said.returncode == 0, said.stderr[-2000:]
+        assert f"{len(noise_only)} run(s) accepted" in said.stdout, said.stdout
+        after = states(tree)
+        assert {run: after[run] for run in noise_only} == {run: before[run] for run in noise_only}
+        assert all(after[run] == edited_states[run] for run in both)
+        for run in noise_only:
+            entry = json.loads((tree / "papermill_runs" / f"{run}.json").read_text())["refactors"][-1]
+            assert entry["names"] == ["noise_curves"] and entry["why"] == "a test's edit" and entry["before"]["noise_curves"]
+        for run in both:
+            assert (tree / "papermill_runs" / f"{run}.json").read_bytes() == manifests[tree / "papermill_runs" / f"{run}.json"]
+        from defective_cnn.terminal import describe_run
+        section, name = sorted(noise_only)[0].split("/")
+        assert "refactor accepted on" in describe_run(tree / "papermill_runs", section, name) and "a test's edit" in describe_run(tree / "papermill_runs", section, name)
+        refused = subprocess.run(tool[:-1] + [" "], cwd=tree, env=env, capture_output=True, text=True, timeout=300)
+        assert refused.returncode == 2 and "--why is empty" in refused.stderr
+    finally:
+        for put_back in reversed(undo):
+            put_back()
+        for path, data in manifests.items():
+            path.write_bytes(data)
+
+
 def test_a_parameter_of_one_run_stales_that_run(tree, before):
     runs_file = tree / "papermill_runs" / "runs.yaml"
     lines = runs_file.read_text().splitlines(keepends=True)
