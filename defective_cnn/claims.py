@@ -5,6 +5,9 @@
 # %% ../nbs/26_claims.ipynb #59e46d70
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
 import math
 import textwrap
 from dataclasses import dataclass, field
@@ -17,19 +20,21 @@ import pandas as pd
 
 from .paper import paper_table
 from .repeats import BEYOND, COMPARISONS, comparison_spec, gather
-from .scale import scale_sentence, trend_table
+from .scale import (LADDER_FIGURE_CODE, SCALE_CLAIMS, TREND_RULE, claim_paper_value, claim_trend, draw_ladder, profile_rung,
+                                 rung_size, scale_sentence, trend_table)
 from . import freshness
-from .freshness import load_runs
+from .freshness import code_hash, load_runs
 from .settings import SETTINGS
 from .transfer import keep_prob_tradeoff
 
-
 # %% auto #0
 __all__ = ['PROFILES', 'MIN_SEEDS', 'CONFIDENCE', 'BAND', 'VERDICTS', 'NO_CLAIM', 'SHOWN', 'NO_RUN', 'RULE', 'BOOTSTRAP',
-           'FIGURE5_P', 'LATER_ATTACKS', 'LATER_ENSEMBLE', 'CLAIMS', 'seed_interval', 'verdict', 'PaperCell', 'cell',
-           'paper_value', 'Claim', 'differences', 'seed_values', 'smallest_step', 'paper_smallest_step', 'later_attack',
-           'autoattack_claim', 'claims_table', 'claims_text', 'beyond_sentence', 'summary_sentence', 'claims_markdown',
-           'format_claims', 'autoattack_sentence', 'later_attacks_sentence', 'later_attacks_table', 'scale_markdown']
+           'FIGURE5_P', 'LATER_ATTACKS', 'LATER_ENSEMBLE', 'CLAIMS', 'LADDER_PROFILE', 'WITH_SIZE', 'LADDER_FIGURE',
+           'DIGEST_KEY', 'seed_interval', 'verdict', 'PaperCell', 'cell', 'paper_value', 'Claim', 'differences',
+           'seed_values', 'smallest_step', 'paper_smallest_step', 'later_attack', 'autoattack_claim', 'with_ladder',
+           'claims_table', 'claims_text', 'beyond_sentence', 'summary_sentence', 'claims_markdown', 'format_claims',
+           'autoattack_sentence', 'later_attacks_sentence', 'later_attacks_table', 'scale_markdown', 'ladder_data',
+           'ladder_digest', 'ladder_figure']
 
 # %% ../nbs/26_claims.ipynb #70cc398d
 PROFILES = ("cpu", "gpu")  # the profiles the table has a column for, in that order
@@ -459,12 +464,47 @@ CLAIMS = [  # one entry per row of the table: the paper's numbers come from `pap
 ]
 
 
+# %% ../nbs/26_claims.ipynb #2b3c4d5e
+LADDER_PROFILE = "cpu"  # the profile whose scale ladder the claims table's last column reads
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.1f}".replace("-", "−")
+
+
+def _rung_values(by_claim: pd.DataFrame) -> str:
+    "One claim's value at each rung it was measured at, smallest training compute first: mean (lowest to highest seed, seeds)."
+    per_rung = by_claim.groupby("rung", sort=False).agg(mean=("value", "mean"), low=("value", "min"), high=("value", "max"),
+                                                       seeds=("seed", "nunique"), width=("width", "first"), n_train=("n_train", "first"),
+                                                       epochs=("epochs", "first"), macs=("training_macs", "first")).sort_values("macs")
+    return "; ".join(f"{r.width:g}× width, {r.n_train // 1000:g}k × {r.epochs}: {_signed(r.mean)}"
+                     + (f" ({_signed(r.low)} to {_signed(r.high)}, {r.seeds} seeds)" if r.seeds > 1 else " (1 seed)") for r in per_rung.itertuples())
+
+
+def with_ladder(table: pd.DataFrame, gaps: pd.DataFrame) -> pd.DataFrame:
+    """`table` (one row per claim) with the scale ladder's columns from `gaps` (the scale runs' `claim_gaps` rows, `repeats.gather`):
+    for each claim the ladder measures (the `scale.SCALE_CLAIMS` entry whose `table_claim` is its text) the ladder's `ladder_where`
+    and `ladder_claim`, ours at each rung (`ladder_values`; '' before any run), the trend on each ladder (`ladder_trend`) and the
+    stale runs it rests on (`ladder_stale`); '' in each for a claim the ladder does not measure."""
+    measured = {c["table_claim"]: c for c in SCALE_CLAIMS}
+    trends = trend_table(gaps) if len(gaps) else pd.DataFrame()
+    rows = []
+    for text in table.claim:
+        ladder = measured.get(text)
+        part = gaps[(gaps["where"] == ladder["where"]) & (gaps.claim == ladder["claim"])] if ladder and len(gaps) else pd.DataFrame()
+        said = trends[(trends["where"] == ladder["where"]) & (trends.claim == ladder["claim"])] if ladder and len(trends) else trends
+        rows.append(dict(ladder_where=ladder["where"] if ladder else "", ladder_claim=ladder["claim"] if ladder else "",
+                         ladder_values=_rung_values(part) if len(part) else "", ladder_trend=claim_trend(said) if len(part) else "",
+                         ladder_stale=", ".join(sorted(set(part.loc[part.stale != "", "run"]))) if len(part) and "stale" in part else ""))
+    columns = ["ladder_where", "ladder_claim", "ladder_values", "ladder_trend", "ladder_stale"]
+    return pd.concat([table, pd.DataFrame(rows, index=table.index, columns=columns)], axis=1)
+
 # %% ../nbs/26_claims.ipynb #2fcda3ae
-def claims_table(out_dir=None, claims=None, profiles=PROFILES) -> pd.DataFrame:
+def claims_table(out_dir=None, claims=None, profiles=PROFILES, ladder_profile: str = LADDER_PROFILE) -> pd.DataFrame:
     """One row per claim (default: `CLAIMS`): the paper's value and, per profile, ours per seed summarised (`<profile>_mean`, its
     interval `_low`, `_high` (`seed_interval`), `_values` and `_errors` per seed, `_lowest`, `_highest`, `_seeds`, `_n_lowest`,
-    `_n_highest`, `_runs`) with its `<profile>_verdict`, from the CSVs in `out_dir` (default: the checkout's papermill_runs/,
-    kept in the table's `attrs['out_dir']`)."""
+    `_n_highest`, `_runs`) with its `<profile>_verdict`, then the scale ladder's columns at `ladder_profile` (`with_ladder`), from the
+    CSVs in `out_dir` (default: the checkout's papermill_runs/, kept in the table's `attrs['out_dir']`)."""
     out_dir = Path(out_dir) if out_dir is not None else freshness.locate().out_dir
     if not out_dir.is_dir():
         raise FileNotFoundError(f"no folder of runs at {out_dir}")
@@ -501,7 +541,7 @@ def claims_table(out_dir=None, claims=None, profiles=PROFILES) -> pd.DataFrame:
                         f"{profile}_stale": ", ".join(sorted(set(rows.loc[rows.stale != "", "run"]) & set(", ".join(ours.runs).split(", "))))
                         if values and "stale" in rows else ""})
         table.append(row)
-    table = pd.DataFrame(table)
+    table = with_ladder(pd.DataFrame(table), gather("scale", "gaps", ladder_profile, out_dir))
     table.attrs["out_dir"] = str(out_dir)
     return table
 
@@ -541,13 +581,29 @@ def _paper(row) -> str:
     return _number(row["paper"], row["kind"])
 
 
+WITH_SIZE = "with size (`scale` ladder)"  # the claims table's last column
+
+
+def _with_size(row) -> str:
+    "A row's value at each size of the scale ladder and its trend; '—' off the ladder, 'no run yet' before its runs."
+    if not row.get("ladder_claim"):
+        return "—"
+    if not row["ladder_values"]:
+        return NO_RUN
+    return (f"{row['ladder_values']}; trend: {row['ladder_trend']}"
+            + (f"; from a stale run ({row['ladder_stale']}: `defective-cnn status`)" if row["ladder_stale"] else ""))
+
+
 def claims_text(table: pd.DataFrame, profiles=None) -> pd.DataFrame:
-    "The claims table as the text a reader sees: where, claim, paper, then per profile ours and its verdict."
+    """The claims table as the text a reader sees: where, claim, paper, then per profile ours and its verdict, then (where the table has
+    the ladder's columns) ours at each size of the scale ladder with its trend."""
     profiles = [c[: -len("_verdict")] for c in table.columns if c.endswith("_verdict")] if profiles is None else list(profiles)
     out = pd.DataFrame(dict(where=table["where"], claim=table.claim, paper=[_paper(r) for _, r in table.iterrows()]))
     for profile in profiles:
         out[f"ours at {profile}"] = [_ours(r, profile) for _, r in table.iterrows()]
         out[f"verdict ({profile})"] = [r[f"{profile}_verdict"] if r[f"{profile}_seeds"] else "—" for _, r in table.iterrows()]
+    if "ladder_claim" in table:
+        out[WITH_SIZE] = [_with_size(r) for _, r in table.iterrows()]
     return out
 
 # %% ../nbs/26_claims.ipynb #d19ae1cb
@@ -636,11 +692,12 @@ def claims_markdown(table: pd.DataFrame) -> str:
     beyond += [s for s in (summary_sentence(table, p) for p in profiles) if s]
     if table.attrs.get("out_dir"):
         beyond += [s for s in (later_attacks_sentence(table.attrs["out_dir"], p) for p in profiles) if s]
-    return "\n".join(lines) + "\n\n" + units + " " + RULE + "\n" + "".join("\n" + s + "\n" for s in beyond)
+    trend = "\n\n" + TREND_RULE if "ladder_claim" in table else ""
+    return "\n".join(lines) + "\n\n" + units + " " + RULE + trend + "\n" + "".join("\n" + s + "\n" for s in beyond)
 
 
 def format_claims(out_dir=None) -> str:
-    "The claims table for the terminal: each claim, the paper's value, ours per profile with its verdict; the rule at the end."
+    "The claims table for the terminal: each claim, the paper's value, ours per profile with its verdict and at each size; the rules at the end."
     text = claims_text(claims_table(out_dir))
     profiles = [c[len("ours at "):] for c in text.columns if c.startswith("ours at ")]
     lines = []
@@ -648,7 +705,9 @@ def format_claims(out_dir=None) -> str:
         lines += [f"{row['where']}: {row['claim']}", f"    {'paper':<6} {row['paper']}"]
         lines += [f"    {p:<6} {row[f'ours at {p}']}" + (f"  ->  {row[f'verdict ({p})']}" if row[f"verdict ({p})"] != "—" else "")
                   for p in profiles]
-    return "\n".join(lines + ["", textwrap.fill(RULE.replace("**", ""), 100)])
+        if row.get(WITH_SIZE, "—") != "—":
+            lines.append(f"    {'scale':<6} {row[WITH_SIZE]}")
+    return "\n".join(lines + ["", textwrap.fill(RULE.replace("**", ""), 100), "", textwrap.fill(TREND_RULE.replace("**", ""), 100)])
 
 # %% ../nbs/26_claims.ipynb #89f9f135
 def autoattack_sentence(out_dir=None, profile: str = "cpu") -> str:
@@ -784,27 +843,62 @@ def later_attacks_table(out_dir=None, profile: str = "cpu", targets=("Standard C
     return "\n".join(lines)
 
 # %% ../nbs/26_claims.ipynb #8018c5fd
-def _rung_values(by_claim: pd.DataFrame) -> str:
-    "One claim's value at each rung it was measured at, smallest training compute first: mean (lowest to highest seed, seeds)."
-    per_rung = by_claim.groupby("rung", sort=False).agg(mean=("value", "mean"), low=("value", "min"), high=("value", "max"),
-                                                       seeds=("seed", "nunique"), width=("width", "first"), n_train=("n_train", "first"),
-                                                       epochs=("epochs", "first"), macs=("training_macs", "first")).sort_values("macs")
-    return "; ".join(f"{r.width:g}× width, {r.n_train // 1000:g}k × {r.epochs}: {r.mean:+.1f}"
-                     + (f" ({r.low:+.1f} to {r.high:+.1f}, {r.seeds} seeds)" if r.seeds > 1 else " (1 seed)") for r in per_rung.itertuples())
-
-
 def scale_markdown(out_dir=None, profile: str = "cpu") -> str:
-    """The README's scale block: per claim of the committed `scale` runs at `profile`, the paper's value, ours at each rung and
-    the trend verdict on each ladder (`scale.trend_table`; 'open (one size)' until a claim has two rungs), then `scale.scale_sentence`."""
+    """The README's scale block: the committed `scale` runs at `profile` (stale ones named), `scale.scale_sentence` (on which ladder
+    which claims grow toward the paper's value and which do not), and the ladder's claims without a row in the claims table (whose
+    last column gives the others): the paper's value, ours at each rung and the trend on each ladder."""
     gaps = gather("scale", "gaps", profile, out_dir)
-    trends = trend_table(gaps) if len(gaps) else pd.DataFrame()
     runs = ", ".join(sorted(gaps.run.unique())) if len(gaps) else "none yet"
-    lines = [f"Committed `scale` runs at `{profile}`: {runs} (`defective-cnn status scale`; `defective-cnn plan scale` prices the rest)."]
-    if len(gaps):
-        lines += ["", "| where | claim | paper | ours at each rung | trend with size |", "|---|---|---|---|---|"]
-        for (where, claim), by_claim in gaps.groupby(["where", "claim"], sort=False):
-            paper = by_claim.paper.iloc[0]
-            said = trends[(trends["where"] == where) & (trends.claim == claim)] if len(trends) else trends
-            trend = "; ".join(f"{r.ladder}: {r.trend}" for r in said.itertuples()) if len(said) else "open (one size)"
-            lines.append(f"| {where} | {claim} | {'—' if pd.isna(paper) else f'{paper:+.1f}'} | {_rung_values(by_claim)} | {trend} |")
-    return "\n".join(lines + ["", scale_sentence(trends)])
+    stale = sorted(set(gaps.loc[gaps.stale != "", "run"])) if len(gaps) else []
+    lines = [f"Committed `scale` runs at `{profile}`: {runs}" + (f"; stale: {', '.join(stale)}" if stale else "")
+             + " (`defective-cnn status scale`; `defective-cnn plan scale` prices the rest).", "", scale_sentence(gaps)]
+    listed = {c.claim for c in CLAIMS}
+    others = [c for c in SCALE_CLAIMS if c["table_claim"] not in listed]
+    if others:
+        trends = trend_table(gaps) if len(gaps) else pd.DataFrame()
+        lines += ["", "The claims table's last column gives each of its claims at every size; the ladder also measures:", "",
+                  "| where | claim | paper | ours at each rung | trend with size |", "|---|---|---|---|---|"]
+        for c in others:
+            part = gaps[(gaps["where"] == c["where"]) & (gaps.claim == c["claim"])] if len(gaps) else gaps
+            said = trends[(trends["where"] == c["where"]) & (trends.claim == c["claim"])] if len(trends) else trends
+            lines.append(f"| {c['where']} | {c['claim']} | {_number(claim_paper_value(c), 'difference')} | "
+                         f"{_rung_values(part) if len(part) else NO_RUN} | {claim_trend(said) if len(part) else '—'} |")
+    return "\n".join(lines)
+
+# %% ../nbs/26_claims.ipynb #7a8b9c0d
+LADDER_FIGURE = "docs/scale_ladder.png"  # the figure of every committed scale run, in the checkout (tools/regenerate_blocks.py)
+DIGEST_KEY = "ladder-data"  # the PNG text field holding the fingerprint of what it shows
+
+
+def ladder_data(out_dir=None, profile: str = "cpu", table: pd.DataFrame | None = None) -> dict:
+    """What the ladder figure shows: every committed `scale` run's gaps and networks at `profile` (`repeats.gather`: stale runs read
+    and marked) and, for each claim of the claims table the ladder measures, the table's value at `profile` (`marks`; from `table`,
+    a `claims_table`, or computed)."""
+    if table is None:
+        measured = {c["table_claim"] for c in SCALE_CLAIMS}
+        table = claims_table(out_dir, claims=[c for c in CLAIMS if c.claim in measured], profiles=(profile,))
+    on = table[table.ladder_claim != ""]
+    marks = pd.DataFrame(dict(where=on.ladder_where, claim=on.ladder_claim, value=on[f"{profile}_mean"], low=on[f"{profile}_low"],
+                              high=on[f"{profile}_high"])).reset_index(drop=True)
+    return dict(gaps=gather("scale", "gaps", profile, out_dir), networks=gather("scale", "networks", profile, out_dir), marks=marks)
+
+
+def ladder_digest(data: dict, profile: str = "cpu") -> str:
+    "A fingerprint of what the figure shows: its rows (`ladder_data`), the profile's ladder settings and the code that draws it, read as code."
+    parts = [data[name].to_csv(index=False) for name in ("gaps", "networks", "marks")]
+    parts += [json.dumps(SETTINGS["scale"][profile], sort_keys=True)] + [code_hash(textwrap.dedent(inspect.getsource(f))) for f in LADDER_FIGURE_CODE]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+
+
+def ladder_figure(path=None, out_dir=None, profile: str = "cpu", table: pd.DataFrame | None = None):
+    """The figure of every committed `scale` run at `profile` (`scale.draw_ladder`), the profile's rung marked with the claims table's
+    values; saved to `path` (e.g. LADDER_FIGURE) with its `ladder_digest` under DIGEST_KEY when given."""
+    data = ladder_data(out_dir, profile, table)
+    gaps, rung = data["gaps"], profile_rung(profile)
+    if gaps.empty:
+        raise ValueError(f"no committed scale run at {profile} to draw (`defective-cnn status scale`)")
+    stale = sorted(set(gaps.loc[gaps.stale != "", "run"]))
+    title = (f"The claims against training compute: every committed `scale` run at {profile} ({', '.join(sorted(gaps.run.unique()))}"
+             + (f"; stale: {', '.join(stale)}" if stale else "") + f")\nbeside each mean, its seeds; dotted: the {rung} rung, the claims table's size")
+    return draw_ladder(gaps, data["networks"], rung_size(rung, profile)["training_macs"], data["marks"], title=title, path=path,
+                       metadata={DIGEST_KEY: ladder_digest(data, profile)})

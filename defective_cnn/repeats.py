@@ -46,28 +46,67 @@ BEYOND = "beyond the paper"  # how the claims table names what the paper did not
 COMPARISONS = {  # the paper's table or figure -> section, result CSV, the columns naming a row, the number compared; what a run averages
     # first, the x axis of a curve; `gap`: the rows compared with a reference row inside each seed (column, reference value, what they
     # share); `paper`: the CSV's column with the paper's value of `metric`, where not `value_paper`; `where`: how the claims table
-    # names the comparison, where not by its key
+    # names the comparison, where not by its key; `ladder`: the claims the scale ladder measures in it (see below)
     "Table 1": dict(section="shuffle", result="accuracy", by=["model", "k"], metric="accuracy",
-                    gap=dict(column="model", reference="resnet18", within=["k"]), where="Tables 1, 11"),
+                    gap=dict(column="model", reference="resnet18", within=["k"]), where="Tables 1, 11",
+                    ladder=dict(result="shuffle", column="model", reference="Standard CNN", claims=[
+                        dict(claim=f"0.1-Bottom behind standard on {k}×{k}-shuffled images{note}", row="0.1-Bottom", cells=dict(k=k),
+                             paper=(1, dict(row_label="Defective CNN"), dict(row_label="Standard CNN"), dict(column_label=column)),
+                             table_claim=f"defective behind standard on {k}×{k}-shuffled images{note}")
+                        for k, column, note in ((2, "2x2", ""), (4, "4x4", ""), (7, "8x8", " (paper: 8×8)"))])),
     "Table 2": dict(section="transfer", result="table2", by=["target_name", "attack_label"], metric="adversarial_accuracy",
-                    gap=dict(column="target_name", reference="Standard CNN", within=["attack_label"])),
+                    gap=dict(column="target_name", reference="Standard CNN", within=["attack_label"]),
+                    ladder=dict(result="table2", column="target_name", reference="Standard CNN", n_column="n_images", claims=[
+                        dict(claim=ladder_text, row=row, reference=reference, cells=dict(attack_label=attack), table_claim=table_text,
+                             paper=(2, dict(row_label=row), dict(row_label=reference), dict(column_label=attack.rstrip("8"))))
+                        for row, reference, attack, ladder_text, table_text in [
+                            ("Defective CNN", "Standard CNN", "FGSM8", "defective (0.1-Bottom) ahead of standard, transferred FGSM",
+                             "defective ahead of standard, transferred FGSM"),
+                            ("Defective CNN", "Standard CNN", "PGD8", "defective (0.1-Bottom) ahead of standard, transferred PGD",
+                             "defective ahead of standard, transferred PGD"),
+                            ("Defective CNN", "Adversarial Training", "PGD8", "defective (0.1-Bottom) ahead of adversarial training, transferred PGD",
+                             "defective ahead of adversarial training, transferred PGD"),
+                            ("Standard CNN + SD", "Standard CNN", "PGD8", "SpatialDropout behind standard, transferred PGD",
+                             "SpatialDropout behind standard, transferred PGD"),
+                            ("Standard CNN + DB", "Standard CNN", "PGD8", "DropBlock behind standard, transferred PGD",
+                             "DropBlock behind standard, transferred PGD")]])),
     "Table 3": dict(section="transfer", result="table3", by=["source_name", "target_name", "defect"], metric="success_defense_rate",
-                    gap=dict(column="defect", reference="standard", within=["source_name"])),
+                    gap=dict(column="defect", reference="standard", within=["source_name"]),
+                    ladder=dict(result="table3", column="target_name", reference="Standard CNN", claims=[
+                        dict(claim="0.3-Bottom ahead of standard, PGD16", row="0.3-Bottom", cells=dict(attack_label="PGD16"),
+                             paper=(3, dict(defect="0.3-Bottom"), dict(defect="standard"), dict(target="resnet18", column_label="ResNet-18")),
+                             table_claim="0.3-Bottom ahead of standard, PGD16 from ResNet-18"),
+                        dict(claim="0.1-Bottom ahead of standard, PGD16", row="0.1-Bottom", cells=dict(attack_label="PGD16"), where="Tables 12–16",
+                             paper=(13, dict(row_label="0.1-Bottom"), dict(row_label="ResNet-18"), dict(column_label="PGD16"))),
+                        *[dict(claim=f"{defect} ahead of standard, MI-FGSM16", row=defect, cells=dict(attack_label="MI-FGSM16"))
+                          for defect in ("0.3-Bottom", "0.1-Bottom")]])),
     "Table 6": dict(section="ensemble", result="table6", by=["source", "target_name", "defect"], metric="success_defense_rate",
                     gap=dict(column="defect", reference="standard", within=["source"])),
     "Table 7": dict(section="transfer", result="table7", by=["source_name", "target_name", "defect"], metric="success_defense_rate",
                     gap=dict(column="defect", reference="standard", within=["source_name"])),
     "Tables 8, 9": dict(section="graybox", result="tables8_9", by=["table", "row_label", "column_label"], metric="success_defense_rate"),
     "Table 10": dict(section="whitebox", result="table10", by=["target_name", "defect", "attack_label"], metric="success_defense_rate",
-                     gap=dict(column="defect", reference="standard", within=["attack_label"])),
+                     gap=dict(column="defect", reference="standard", within=["attack_label"]),
+                     ladder=dict(result="table10", column="target_name", reference="Standard CNN", claims=[
+                         dict(claim=f"white-box {attack}: 0.3-Bottom ahead of standard", row="0.3-Bottom", cells=dict(attack_label=attack),
+                              paper=(10, dict(defect="0.3-Bottom"), dict(defect="standard"), dict(column_label=attack)))
+                         for attack in ("FGSM4", "PGD8")])),
     "Table 11": dict(section="stylized", result="shape_bias", by=["model", "method"], metric="shape_bias",
                      gap=dict(column="model", reference="resnet18", within=["method"]), where="Tables 1, 11"),
     "Tables 12-16": dict(section="ablation", result="table", by=["row_label", "column_label"], metric="success_defense_rate",
                          gap=dict(column="row_label", reference="ResNet-18", within=["column_label"]), where="Tables 12–16"),
     "Figure 4": dict(section="noise", result="accuracy", by=["row_label", "sigma"], metric="accuracy", within=["noise_seed"], along="sigma",
-                     gap=dict(column="row_label", reference="resnet18", within=["sigma"])),
+                     gap=dict(column="row_label", reference="resnet18", within=["sigma"]),
+                     ladder=dict(result="noise", column="row_label", reference="Standard CNN", claims=[
+                         dict(claim="0.1-Bottom more accurate under Gaussian noise, σ 20–32", row="0.1-Bottom",
+                              cells=dict(sigma=[20.0, 24.0, 28.0, 32.0]))])),
     "Figure 5": dict(section="keep_prob", result="tradeoff", by=["keep_prob", "defect"], metric="success_defense_rate",
-                     gap=dict(column="defect", reference="standard", within=[])),
+                     gap=dict(column="defect", reference="standard", within=[]),
+                     ladder=dict(result="networks", column="network", reference="Standard CNN", metric="test_acc", n_column=None,
+                                 where="clean accuracy", claims=[
+                         dict(claim="0.1-Bottom costs clean accuracy (test accuracy against standard)", row="0.1-Bottom",
+                              paper=(13, dict(row_label="0.1-Bottom"), dict(row_label="ResNet-18"), dict(column_label="Acc")),
+                              table_claim="p = 0.1 costs clean accuracy (test accuracy against standard)")])),
     "Table 4": dict(section="decision", result="table4", by=["row_label"], metric="ratio_to_reference", paper="ratio_paper"),
     # beyond the paper (issue 27): `bars` draws them as bars, `x` along the axis, `hue` as colour, a panel per `panel`
     "Later attacks": dict(section="later_attacks", result="transfer", by=["source_name", "target_name", "attack_label"],

@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -15,20 +17,24 @@ import torch
 from torch import nn
 
 from .attacks import NOISE_SIGMAS
+from .data import load_dataset
 from .paper import paper_table
+from .repeats import COMPARISONS
 from .robustness import noise_curves, whitebox_results
 from .settings import evaluation_images, paper_attacks, section_settings
 from .shape import shuffle_results
 from .train import get_profile
 from .transfer import transfer_results
-from .zoo import model_config
+from .zoo import build_untrained, model_config
 
 # %% auto #0
 __all__ = ['ARCH', 'RUNG_FIELDS', 'TARGETS', 'BASELINE_TARGETS', 'TABLE2_DEFECTIVE', 'FULL_TRAIN_SIZES', 'MIFGSM16',
-           'WHITEBOX_ATTACKS', 'SCALE_CLAIMS', 'RUNG_KEYS', 'FLAT_POINTS', 'MIN_SEEDS', 'LADDERS', 'check_rung',
-           'check_rungs', 'rung_overrides', 'rung_configs', 'scale_networks', 'rung_part', 'forward_macs',
-           'network_rows', 'ladders_of', 'rung_columns', 'rung_results', 'ladder_results', 'claim_paper_value',
-           'rung_sizes', 'claim_gaps', 'seed_changes', 'trend_verdict', 'trend_table', 'scale_sentence', 'draw_scale']
+           'WHITEBOX_ATTACKS', 'LADDER_TABLES', 'SCALE_CLAIMS', 'RUNG_KEYS', 'FLAT_POINTS', 'MIN_SEEDS', 'TREND_RULE',
+           'LADDERS', 'LADDER_FIGURE_CODE', 'check_rung', 'check_rungs', 'rung_overrides', 'rung_configs',
+           'scale_networks', 'rung_part', 'forward_macs', 'network_rows', 'ladders_of', 'rung_columns', 'rung_results',
+           'ladder_results', 'ladder_claims', 'claim_paper_value', 'rung_sizes', 'claim_gaps', 'seed_changes',
+           'trend_verdict', 'trend_table', 'claim_trend', 'scale_sentence', 'draw_scale', 'profile_rung', 'rung_size',
+           'draw_ladder']
 
 # %% ../nbs/25_scale.ipynb #19d8d724
 ARCH = "resnet18"  # the headline claims' architecture
@@ -205,43 +211,45 @@ def _paper_gap(table: int, row: dict, reference: dict, **shared) -> float:
 
     return 100 * (value(row) - value(reference))
 
-
-def _claim(where, claim, table, metric, row, reference, cells=None, paper=None, sign=1, n_column="n_eval", key="target_name"):
-    return dict(where=where, claim=claim, table=table, metric=metric, row={key: row}, reference={key: reference}, cells=cells or {},
-                paper=paper, sign=sign, n_column=n_column)
-
 # %% ../nbs/25_scale.ipynb #e1a35436
-_STD = dict(defect="standard", target="resnet18", column_label="ResNet-18")
-SCALE_CLAIMS = [  # what every rung answers; `paper`: (table, row cell, reference cell, shared) of paper.paper_table, or None
-    _claim("Table 3", "0.3-Bottom ahead of standard, PGD16", "table3", "success_defense_rate", "0.3-Bottom", "Standard CNN",
-           dict(attack_label="PGD16"), (3, dict(defect="0.3-Bottom"), dict(defect="standard"), dict(target="resnet18", column_label="ResNet-18"))),
-    _claim("Tables 12–16", "0.1-Bottom ahead of standard, PGD16", "table3", "success_defense_rate", "0.1-Bottom", "Standard CNN",
-           dict(attack_label="PGD16"), (13, dict(row_label="0.1-Bottom"), dict(row_label="ResNet-18"), dict(column_label="PGD16"))),
-    _claim("Table 3", "0.3-Bottom ahead of standard, MI-FGSM16", "table3", "success_defense_rate", "0.3-Bottom", "Standard CNN",
-           dict(attack_label="MI-FGSM16")),
-    _claim("Table 3", "0.1-Bottom ahead of standard, MI-FGSM16", "table3", "success_defense_rate", "0.1-Bottom", "Standard CNN",
-           dict(attack_label="MI-FGSM16")),
-    *[_claim("Table 2", text, "table2", "adversarial_accuracy", row, reference, dict(attack_label=attack),
-             (2, dict(row_label=row), dict(row_label=reference), dict(column_label=attack.rstrip("8"))), n_column="n_images")
-      for row, reference, attack, text in [
-          ("Defective CNN", "Standard CNN", "FGSM8", "defective (0.1-Bottom) ahead of standard, transferred FGSM"),
-          ("Defective CNN", "Standard CNN", "PGD8", "defective (0.1-Bottom) ahead of standard, transferred PGD"),
-          ("Defective CNN", "Adversarial Training", "PGD8", "defective (0.1-Bottom) ahead of adversarial training, transferred PGD"),
-          ("Standard CNN + SD", "Standard CNN", "PGD8", "SpatialDropout behind standard, transferred PGD"),
-          ("Standard CNN + DB", "Standard CNN", "PGD8", "DropBlock behind standard, transferred PGD")]],
-    *[_claim("Tables 1, 11", f"0.1-Bottom behind standard on {k}×{k}-shuffled images" + ("" if k != 7 else " (paper: 8×8)"), "shuffle",
-             "accuracy", "0.1-Bottom", "Standard CNN", dict(k=k),
-             (1, dict(row_label="Defective CNN"), dict(row_label="Standard CNN"), dict(column_label=f"{column}x{column}")), key="model")
-      for k, column in ((2, 2), (4, 4), (7, 8))],
-    _claim("Figure 4", "0.1-Bottom more accurate under Gaussian noise, σ 20–32", "noise", "accuracy", "0.1-Bottom", "Standard CNN",
-           dict(sigma=[20.0, 24.0, 28.0, 32.0]), key="row_label"),
-    *[_claim("Table 10", f"white-box {attack}: 0.3-Bottom ahead of standard", "table10", "success_defense_rate", "0.3-Bottom", "Standard CNN",
-             dict(attack_label=attack), (10, dict(defect="0.3-Bottom"), dict(defect="standard"), dict(column_label=attack)))
-      for attack in WHITEBOX_ATTACKS],
-    _claim("clean accuracy", "0.1-Bottom costs clean accuracy (test accuracy against standard)", "networks", "test_acc", "0.1-Bottom",
-           "Standard CNN", paper=(13, dict(row_label="0.1-Bottom"), dict(row_label="ResNet-18"), dict(column_label="Acc")),
-           n_column=None, key="network"),
-]
+LADDER_TABLES = ("table3", "table2", "shuffle", "noise", "table10", "networks")  # a scale run's CSVs, in the order their claims are listed
+_LADDER_DEFAULTS = ("column", "reference", "where", "metric", "n_column", "sign")  # set for a whole ladder, or for one of its claims
+_CLAIM_KEYS = ("claim", "row", "cells", "paper", "table_claim")  # set for one claim
+
+
+def _ladder_claim(comparison: str, entry: dict, ladder: dict, given: dict) -> dict:
+    "One claim of a comparison's `ladder` as `claim_gaps` reads it: the claim's own keys, else its ladder's, else the comparison's."
+    spec = dict(where=entry.get("where", comparison), metric=entry["metric"], n_column="n_eval", sign=1, cells={}, paper=None)
+    spec |= {key: ladder[key] for key in _LADDER_DEFAULTS if key in ladder} | given
+    unknown = sorted(set(given) - {*_CLAIM_KEYS, *_LADDER_DEFAULTS})
+    missing = sorted({"claim", "row", "column", "reference"} - set(spec))
+    if unknown or missing:
+        raise ValueError(f"{comparison}: a ladder claim needs claim, row, column and reference and may set "
+                         f"{', '.join(_CLAIM_KEYS[2:] + _LADDER_DEFAULTS[2:])}; {given.get('claim', given)!r} lacks {missing}, has unknown {unknown}")
+    return dict(where=spec["where"], claim=spec["claim"], table=ladder["result"], metric=spec["metric"],
+                row={spec["column"]: spec["row"]}, reference={spec["column"]: spec["reference"]}, cells=spec["cells"],
+                paper=spec["paper"], sign=spec["sign"], n_column=spec["n_column"], comparison=comparison,
+                table_claim=spec.get("table_claim", spec["claim"]))
+
+
+def ladder_claims(catalogue: dict) -> list[dict]:
+    """The claims the ladder measures, read from the `ladder` of each entry of `catalogue` (`repeats.COMPARISONS`), one dict each as
+    `claim_gaps` reads it, with its `comparison` and `table_claim` (the claims table's row it answers); in the order of
+    LADDER_TABLES, each CSV's claims in the catalogue's order."""
+    claims = []
+    for comparison, entry in catalogue.items():
+        ladder = entry.get("ladder")
+        if ladder is None:
+            continue
+        unknown = sorted(set(ladder) - {"result", "claims", *_LADDER_DEFAULTS})
+        if unknown or ladder.get("result") not in LADDER_TABLES:
+            raise ValueError(f"{comparison}: a ladder's result is one of {', '.join(LADDER_TABLES)} (a scale run's CSV) and it may set "
+                             f"{', '.join(_LADDER_DEFAULTS)}; got result {ladder.get('result')!r}, unknown {unknown}")
+        claims += [_ladder_claim(comparison, entry, ladder, given) for given in ladder["claims"]]
+    return sorted(claims, key=lambda claim: LADDER_TABLES.index(claim["table"]))
+
+# %% ../nbs/25_scale.ipynb #8f3b4c56
+SCALE_CLAIMS = ladder_claims(COMPARISONS)  # what every rung answers: the `ladder` claims of the catalogue, repeats.COMPARISONS
 
 # %% ../nbs/25_scale.ipynb #9e583ae2
 def claim_paper_value(claim: dict) -> float | None:
@@ -324,6 +332,16 @@ def trend_verdict(points: pd.DataFrame, paper: float | None = None, sign: int = 
         return "away from the paper"  # direction 0: our smallest rung already at the paper's value, and every seed leaves it
     return "mixed"
 
+# %% ../nbs/25_scale.ipynb #b2c3d4e5
+TREND_RULE = (f"With size (the `scale` section: its own networks and test images at each size; the width ladder is the widths at the "
+              f"profile's data and epochs, the data ladder the profile's width on more images and epochs; its Table 2 defective network "
+              f"is {TABLE2_DEFECTIVE}): ours at each size is the mean over seeds (lowest to highest seed, seeds), smallest training compute "
+              f"first, then the trend on each ladder measured at two sizes. Per seed, a least-squares line of the value against log "
+              f"training compute gives its change across the sizes every counted seed reached: **open** until {MIN_SEEDS} seeds reach "
+              f"two sizes; **flat** when every seed's change is within ±{FLAT_POINTS:g} points; **toward the paper** when every seed "
+              f"moves toward the paper's value (where it prints none, toward its stated side) and the mean change is at least "
+              f"{FLAT_POINTS:g} points; **away from the paper** when every seed moves the other way by as much; else **mixed**.")
+
 # %% ../nbs/25_scale.ipynb #7cb8190c
 LADDERS = {"width": "width_ladder", "data": "data_ladder"}  # ladder name: the gaps column saying a rung is on it
 
@@ -356,19 +374,47 @@ def trend_table(gaps: pd.DataFrame, x: str = "training_macs", flat: float = FLAT
                              trend=trend_verdict(points, paper, sign, x, flat, min_seeds)))
     return pd.DataFrame(rows)
 
+# %% ../nbs/25_scale.ipynb #d4e5f6a7
+def claim_trend(trends: pd.DataFrame) -> str:
+    "One claim's trend on each ladder it was measured at two sizes on (its `trend_table` rows): 'width: flat; data: open', or 'open (one size)'."
+    return "; ".join(f"{r.ladder}: {r.trend}" for r in trends.itertuples()) if len(trends) else "open (one size)"
 
-def scale_sentence(trends: pd.DataFrame) -> str:
-    "The README's sentence on scale, from `trend_table` rows: how many claims move toward the paper, stay flat, move away or are open, per ladder."
+# %% ../nbs/25_scale.ipynb #a7b8c9d0
+_MOVES = (("toward the paper", "grows toward the paper's value"), ("flat", "stays flat"),
+          ("away from the paper", "moves away from the paper's value"), ("mixed", "moves one way in some seeds and the other way in others"))
+
+
+def _listed(parts) -> str:
+    parts = list(parts)
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _sizes(points: pd.DataFrame) -> str:
+    "The rungs of `points` (claim_gaps rows), smallest training compute first, each with the seeds measured there."
+    per_rung = points.groupby("rung", sort=False).agg(width=("width", "first"), n_train=("n_train", "first"), epochs=("epochs", "first"),
+                                                     macs=("training_macs", "first"), seeds=("seed", "nunique")).sort_values("macs")
+    return "; ".join(f"{_rung_label(r)}: {r.seeds} seed{'s' if r.seeds != 1 else ''}" for r in per_rung.itertuples())
+
+
+def scale_sentence(gaps: pd.DataFrame, min_seeds: int = MIN_SEEDS) -> str:
+    """The README's sentences on scale, from `claim_gaps` rows of the committed runs: on each ladder measured at two sizes, for which
+    claims the gap grows toward the paper's value, stays flat, moves away from it or disagrees between seeds, and how many are open;
+    before any ladder has two sizes, why every claim is open."""
+    if gaps.empty:
+        return "No `scale` run is committed yet: whether any claim grows with size is open."
+    trends = trend_table(gaps, min_seeds=min_seeds)
     if trends.empty:
-        return "No claim has been measured at two sizes yet."
-    parts = []
+        return (f"Whether any claim grows with size is open: the committed `scale` runs measure each claim at one size per ladder "
+                f"({_sizes(gaps)}), and a trend needs {min_seeds} seeds at two sizes of a ladder.")
+    sentences = []
     for ladder, rows in trends.groupby("ladder", sort=False):
-        counts = rows.trend.value_counts()
-        said = ", ".join(f"{counts[v]} {v}" for v in ("toward the paper", "flat", "away from the paper", "mixed", "open") if v in counts)
-        toward = rows[rows.trend == "toward the paper"].claim.tolist()
-        parts.append(f"on the {ladder} ladder ({rows.rungs.max()} sizes), of {len(rows)} claims: {said}"
-                     + (f" (toward the paper: {'; '.join(toward)})" if toward else ""))
-    return "As the networks grow, " + "; ".join(parts) + f" (trend rule: a least-squares change over log training compute in every seed, ±{FLAT_POINTS:g} points flat)."
+        said = [f"the gap {verb} for {_listed(f'{r.where}: {r.claim}' for r in rows[rows.trend == trend].itertuples())}"
+                for trend, verb in _MOVES if (rows.trend == trend).any()]
+        still = int((rows.trend == "open").sum())
+        if still:
+            said.append(f"{still} of its {len(rows)} claims {'is' if still == 1 else 'are'} open (fewer than {min_seeds} seeds at two sizes)")
+        sentences.append(f"On the {ladder} ladder ({_sizes(gaps[gaps[LADDERS[ladder]].astype(bool)])}), " + "; ".join(said) + ".")
+    return " ".join(sentences)
 
 # %% ../nbs/25_scale.ipynb #18c603f0
 def draw_scale(gaps: pd.DataFrame, networks: pd.DataFrame, title: str = "", path=None, x: str = "training_macs", columns: int = 4):
@@ -417,3 +463,114 @@ def draw_scale(gaps: pd.DataFrame, networks: pd.DataFrame, title: str = "", path
     if path is not None:
         fig.savefig(path, dpi=120, bbox_inches="tight")
     return fig
+
+# %% ../nbs/25_scale.ipynb #e1f2a3b4
+def profile_rung(profile: str = "cpu") -> str:
+    "The rung of `profile`'s scale ladder that is the profile's own networks: the size the claims table shows."
+    settings = section_settings("scale", profile)
+    found = [rung for rung, spec in settings["ladder"].items()
+             if not rung_overrides(check_rung(rung, spec), dataset=settings["dataset"], profile=profile)]
+    if len(found) != 1:
+        raise ValueError(f"the {profile} scale ladder has {len(found)} rungs with the profile's own networks ({found}), not one")
+    return found[0]
+
+
+def rung_size(rung: str, profile: str = "cpu") -> dict:
+    """The size of `rung`'s standard target as `network_rows` counts it — parameters, and training compute: 3 × the forward
+    multiply-accumulates of one image × training images × epochs —, from an untrained network of its configuration."""
+    settings = section_settings("scale", profile)
+    ladder, dataset = settings["ladder"], settings["dataset"]
+    data = load_dataset(dataset, n_train=100, n_test=100)
+    model = build_untrained(rung_configs(rung, ladder, dataset=dataset, profile=profile)["Standard CNN"], data.image_shape, len(data.classes))
+    columns = rung_columns(rung, ladder, dataset=dataset, profile=profile)
+    return dict(rung=rung, parameters=sum(p.numel() for p in model.parameters()),
+                training_macs=3 * forward_macs(model, data.image_shape) * columns["n_train"] * columns["epochs"])
+
+# %% ../nbs/25_scale.ipynb #b4c5d6e7
+def _claim_panel(ax, part: pd.DataFrame, x: str, profile_x, mark: dict | None, min_seeds: int):
+    """One claim's gaps (`claim_gaps` rows): each seed a point and the mean over seeds a line per ladder (the mean hollow where fewer
+    than `min_seeds` seeds were measured there: open; beside it, how many), the paper's value dashed, the profile's rung dotted and
+    the claims table's value (`mark`: value, low, high) on it."""
+    colours = dict(zip(LADDERS, sns.color_palette("deep", 2)))
+    for ladder, column in LADDERS.items():
+        on = part[part[column].astype(bool)]
+        if on.empty:
+            continue
+        colour = colours[ladder]
+        per_rung = on.groupby(x).agg(mean=("value", "mean"), seeds=("seed", "nunique")).sort_index()
+        ax.scatter(on[x], on.value, s=14, alpha=0.5, color=colour, label=f"{ladder} ladder: one seed")
+        ax.plot(per_rung.index, per_rung["mean"], color=colour, lw=1.4, label=f"{ladder} ladder: mean over seeds")
+        few = per_rung[per_rung.seeds < min_seeds]
+        if len(few):
+            ax.scatter(few.index, few["mean"], s=44, facecolor="none", edgecolor=colour, zorder=3,
+                       label=f"mean of fewer than {min_seeds} seeds: open")
+        ax.scatter(per_rung.index[per_rung.seeds >= min_seeds], per_rung["mean"][per_rung.seeds >= min_seeds], s=44, color=colour, zorder=3)
+        for at, row in per_rung.iterrows():
+            ax.annotate(f"{row.seeds:g}", (at, row["mean"]), textcoords="offset points", xytext=(5, 4), fontsize=7, color=colour)
+    paper = part.paper.iloc[0] if len(part) else None
+    if paper is not None and pd.notna(paper):
+        ax.axhline(paper, color="black", ls="--", lw=1, label="paper")
+    if profile_x is not None:
+        ax.axvline(profile_x, color="grey", ls=":", lw=1.2, label="the profile's rung: the claims table's size")
+        if mark is not None and pd.notna(mark["value"]):
+            spread = [[mark["value"] - mark["low"]], [mark["high"] - mark["value"]]] if pd.notna(mark["low"]) else None
+            ax.errorbar([profile_x], [mark["value"]], yerr=spread, fmt="D", color="C3", ms=5, capsize=3,
+                        label="claims table: mean [95 % interval]")
+    ax.axhline(0, color="grey", lw=0.6)
+    ax.set_xscale("log")
+
+
+def _accuracy_panel(ax, networks: pd.DataFrame, x: str, profile_x):
+    "Each target network's clean test accuracy (`network_rows` of every run) against the same axis: each seed a point, the mean a line per ladder (dashed: the data ladder)."
+    targets = networks[networks.network != "source"]
+    for k, (name, part) in enumerate(targets.groupby("network", sort=False)):
+        ax.scatter(part[x], 100 * part.test_acc, s=10, alpha=0.5, color=f"C{k}")
+        labelled = False
+        for ladder, column in LADDERS.items():
+            mean = part[part[column].astype(bool)].groupby(x).test_acc.mean().sort_index()
+            if len(mean):
+                ax.plot(mean.index, 100 * mean.values, color=f"C{k}", marker="o", ms=3, ls="-" if ladder == "width" else "--",
+                        label=None if labelled else name)
+                labelled = True
+    if profile_x is not None:
+        ax.axvline(profile_x, color="grey", ls=":", lw=1.2)
+    ax.set_xscale("log")
+    ax.set_title("clean test accuracy (%)\n(dashed: the data ladder)", fontsize=8)
+    ax.legend(fontsize=6, loc="best")
+
+# %% ../nbs/25_scale.ipynb #e7f8a9b0
+def draw_ladder(gaps: pd.DataFrame, networks: pd.DataFrame, profile_x=None, marks: pd.DataFrame | None = None, title: str = "", path=None,
+                x: str = "training_macs", columns: int = 4, min_seeds: int = MIN_SEEDS, metadata: dict | None = None):
+    """The figure over every committed run: a panel per claim of `gaps` (`claim_gaps` rows of all runs; SCALE_CLAIMS' order) with its
+    trend (`claim_trend`) in the title and the claims table's value (`marks`: where, claim, value, low, high) at `profile_x`, then
+    clean accuracy (`networks`); saved to `path` (PNG, with `metadata`) when given."""
+    order = {(c["where"], c["claim"]): k for k, c in enumerate(SCALE_CLAIMS)}
+    claims = sorted(dict.fromkeys(zip(gaps["where"], gaps["claim"])), key=lambda c: order.get(c, len(order)))
+    trends = trend_table(gaps, x, min_seeds=min_seeds) if len(gaps) else pd.DataFrame()
+    marks = marks if marks is not None else pd.DataFrame(columns=["where", "claim", "value", "low", "high"])
+    fig, axes = plt.subplots(math.ceil((len(claims) + 1) / columns), columns, figsize=(4.3 * columns, 3.5 * math.ceil((len(claims) + 1) / columns)), squeeze=False)
+    for ax, (where, claim) in zip(axes.flat, claims):
+        mark = marks[(marks["where"] == where) & (marks.claim == claim)]
+        _claim_panel(ax, gaps[(gaps["where"] == where) & (gaps.claim == claim)], x, profile_x, mark.iloc[0].to_dict() if len(mark) else None, min_seeds)
+        said = trends[(trends["where"] == where) & (trends.claim == claim)] if len(trends) else trends
+        ax.set_title("\n".join(textwrap.wrap(f"{where}: {claim}", 52)) + f"\ntrend: {claim_trend(said)}", fontsize=8)
+        ax.set_ylabel("gap (points)", fontsize=8)
+    _accuracy_panel(axes.flat[len(claims)], networks, x, profile_x)
+    for ax in axes.flat[len(claims) + 1:]:
+        ax.axis("off")
+    sizes = [*gaps[x], *networks[x], *([profile_x] if profile_x is not None else [])]
+    for ax in axes.flat[:len(claims) + 1]:  # one axis for all: the same sizes at the same place in every panel
+        ax.set_xlim(min(sizes) / 2, max(sizes) * 2)
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("training compute (multiply-accumulates)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    handles = {label: h for ax in axes.flat[:len(claims)] for h, label in zip(*ax.get_legend_handles_labels())}
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(4, max(1, len(handles))), fontsize=8, bbox_to_anchor=(0.5, 1.0))
+    fig.suptitle(title, y=1.0 + 0.035 * math.ceil(len(handles) / 4) + 0.02, fontsize=10)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=90, bbox_inches="tight", metadata=metadata)
+    return fig
+
+
+LADDER_FIGURE_CODE = (draw_ladder, _claim_panel, _accuracy_panel, profile_rung, rung_size)  # what draws it: a change redraws it

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from defective_cnn import freshness
-from defective_cnn.claims import (BAND, CLAIMS, NO_RUN, VERDICTS, Claim, autoattack_sentence, beyond_sentence, claims_markdown, claims_table, scale_markdown,
-                                  differences, format_claims, later_attacks_sentence, later_attacks_table, seed_interval, smallest_step, verdict)
+from defective_cnn.claims import (BAND, CLAIMS, DIGEST_KEY, LADDER_FIGURE, NO_RUN, VERDICTS, Claim, autoattack_sentence, beyond_sentence,
+                                  claims_markdown, claims_table, differences, format_claims, ladder_data, ladder_digest, later_attacks_sentence,
+                                  later_attacks_table, scale_markdown, seed_interval, smallest_step, verdict)
 
 REPO = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"<!-- claims:begin -->\n(.*?)<!-- claims:end -->", re.S)
@@ -33,6 +34,19 @@ def test_scale_blocks_are_generated_from_the_scale_runs():
         assert len(blocks) == 1, f"{page.name} needs exactly one <!-- scale:begin --> ... <!-- scale:end --> block"
         assert blocks[0].strip() == expected, (
             f"{page.name}'s scale block differs from the scale runs' CSVs; regenerate it: .venv/bin/python tools/regenerate_blocks.py")
+
+
+def test_scale_figure_is_drawn_from_the_scale_runs():
+    "docs/scale_ladder.png carries the fingerprint of today's scale runs, claims table and drawing code; both pages show it."
+    from PIL import Image
+
+    figure = REPO / LADDER_FIGURE
+    assert figure.exists(), f"{LADDER_FIGURE} is missing; draw it: .venv/bin/python tools/regenerate_blocks.py"
+    recorded = Image.open(figure).text.get(DIGEST_KEY)
+    assert recorded == ladder_digest(ladder_data(REPO / "papermill_runs")), (
+        f"{LADDER_FIGURE} is not drawn from today's scale runs (or drawing code); redraw it: .venv/bin/python tools/regenerate_blocks.py")
+    for page, link in ((REPO / "README.md", LADDER_FIGURE), (REPO / "docs" / "results.md", Path(LADDER_FIGURE).name)):
+        assert f"]({link})" in page.read_text(encoding="utf-8"), f"{page.name} does not show {LADDER_FIGURE}"
 
 
 def test_results_page_says_what_the_readme_says_of_the_later_attacks():
