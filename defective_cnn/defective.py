@@ -82,59 +82,20 @@ def sample_mask(
         units = units.view(unit_shape)
     return units.expand(shape).to(torch.float32).contiguous()
 
-# %% ../nbs/00_defective.ipynb #36d05261
-class DefectiveMask(nn.Module):
-    "Multiplies (N, C, H, W) activations by a fixed {0, 1} mask of shape C×H×W (Section 3.1, eqs. 3-5)."
+# %% ../nbs/00_defective.ipynb #777f297f
+class _MaskBuffer(nn.Module):
+    "A fixed mask in the buffer `mask` (None until built): saved, loaded and moved with the model, never a parameter."
 
-    def __init__(
-        self,
-        keep_prob: float = 0.1,  # probability a unit is kept (Sections 4.2-4.3 use 0.1)
-        shape=None,  # (C, H, W); None builds the mask from the first input
-        mode: str = "neuron",  # 'neuron', 'channel' (DC) or 'shared' (SM)
-        sampling: str = "bernoulli",  # 'bernoulli' (paper's text) or 'exact' (authors' code)
-        seed: int | None = None,  # seed of the mask's own generator; None draws and records one
-        name: str | None = None,  # where the mask sits, for error messages (build_model sets the module name)
-    ):
+    def __init__(self):
         super().__init__()
-        self.keep_prob = check_keep_prob(keep_prob)
-        self.mode = _check_choice(mode, MASK_MODES, "mode")
-        self.sampling = _check_choice(sampling, SAMPLINGS, "sampling")
-        self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(2**62)
-        self.name = name
         self.register_buffer("mask", None)
-        if shape is not None:
-            self.build(shape)
 
     @property
     def built(self) -> bool:
         return self.mask is not None
 
-    def build(self, shape, device=None):
-        "Sample the mask for activations of shape C×H×W (again from `seed`: rebuilding gives the same mask)."
-        try:
-            mask = sample_mask(shape, self.keep_prob, self.mode, self.sampling, self.seed)
-        except ValueError as error:
-            raise ValueError(f"defective mask {self.name or '(unnamed)'}: {error}") from None
-        self.mask = mask.to(device) if device is not None else mask
-        return self
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4:
-            raise ValueError(f"DefectiveMask expects a batch (N, C, H, W), got an input of shape {tuple(x.shape)}")
-        if self.mask is None:
-            self.build(x.shape[1:], device=x.device)
-        if tuple(x.shape[1:]) != tuple(self.mask.shape):
-            raise ValueError(
-                f"input of shape C×H×W = {tuple(x.shape[1:])} does not fit the defective mask of shape "
-                f"{tuple(self.mask.shape)}; the mask is tied to one input resolution"
-            )
-        if self.keep_prob == 1.0:
-            return x
-        return x * self._mask_for(x)
-
     def _mask_for(self, x: torch.Tensor) -> torch.Tensor:
-        """The mask in `x`'s device, dtype and memory layout, made once and reused: no cast in every step, and under
-        channels-last activations a product of two tensors laid out alike. Loading, moving or rebuilding the mask remakes it."""
+        "The mask in `x`'s device, dtype and memory layout, made once and reused until the mask changes."
         channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
         key = (x.device, x.dtype, channels_last, id(self.mask), self.mask.data_ptr(), self.mask._version)
         if getattr(self, "_mask_key", None) != key:
@@ -172,6 +133,51 @@ class DefectiveMask(nn.Module):
     def _require_built(self):
         if self.mask is None:
             raise RuntimeError("the defective mask is not built yet: pass shape=(C, H, W) or run one forward pass")
+
+# %% ../nbs/00_defective.ipynb #36d05261
+class DefectiveMask(_MaskBuffer):
+    "Multiplies (N, C, H, W) activations by a fixed {0, 1} mask of shape C×H×W (Section 3.1, eqs. 3-5)."
+
+    def __init__(
+        self,
+        keep_prob: float = 0.1,  # probability a unit is kept (Sections 4.2-4.3 use 0.1)
+        shape=None,  # (C, H, W); None builds the mask from the first input
+        mode: str = "neuron",  # 'neuron', 'channel' (DC) or 'shared' (SM)
+        sampling: str = "bernoulli",  # 'bernoulli' (paper's text) or 'exact' (authors' code)
+        seed: int | None = None,  # seed of the mask's own generator; None draws and records one
+        name: str | None = None,  # where the mask sits, for error messages (build_model sets the module name)
+    ):
+        super().__init__()
+        self.keep_prob = check_keep_prob(keep_prob)
+        self.mode = _check_choice(mode, MASK_MODES, "mode")
+        self.sampling = _check_choice(sampling, SAMPLINGS, "sampling")
+        self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(2**62)
+        self.name = name
+        if shape is not None:
+            self.build(shape)
+
+    def build(self, shape, device=None):
+        "Sample the mask for activations of shape C×H×W (again from `seed`: rebuilding gives the same mask)."
+        try:
+            mask = sample_mask(shape, self.keep_prob, self.mode, self.sampling, self.seed)
+        except ValueError as error:
+            raise ValueError(f"defective mask {self.name or '(unnamed)'}: {error}") from None
+        self.mask = mask.to(device) if device is not None else mask
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4:
+            raise ValueError(f"DefectiveMask expects a batch (N, C, H, W), got an input of shape {tuple(x.shape)}")
+        if self.mask is None:
+            self.build(x.shape[1:], device=x.device)
+        if tuple(x.shape[1:]) != tuple(self.mask.shape):
+            raise ValueError(
+                f"input of shape C×H×W = {tuple(x.shape[1:])} does not fit the defective mask of shape "
+                f"{tuple(self.mask.shape)}; the mask is tied to one input resolution"
+            )
+        if self.keep_prob == 1.0:
+            return x
+        return x * self._mask_for(x)
 
     def extra_repr(self):
         shape = tuple(self.mask.shape) if self.mask is not None else "lazy"

@@ -613,6 +613,50 @@ def derive_mask_seed(spec_seed: int, module_name: str) -> int:
     "The seed of the mask at `module_name` in a model whose defect spec has seed `spec_seed`."
     return zlib.crc32(f"{spec_seed}:{module_name}".encode())
 
+# %% ../nbs/02_models.ipynb #40f3d19c
+def _check_sizes(in_channels, num_classes, input_size, width, seed) -> tuple[int, int, int]:
+    "`build_model`'s sizes and seed, checked: (in_channels, num_classes, input_size); input_size None: 28 for 1 channel, else 32."
+    in_channels = _positive_int(in_channels, "in_channels")
+    num_classes = _positive_int(num_classes, "num_classes")
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be at least 2 (a classifier tells classes apart), got {num_classes}")
+    input_size = (28 if in_channels == 1 else 32) if input_size is None else _positive_int(input_size, "input_size")
+    if input_size < 8:
+        raise ValueError(f"input_size must be at least 8 pixels, got {input_size}")
+    if isinstance(width, bool) or not isinstance(width, numbers.Real) or not width > 0:
+        raise ValueError(f"width must be a positive number, got {width!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    return in_channels, num_classes, input_size
+
+# %% ../nbs/02_models.ipynb #59d323a4
+def _regularizer_plan(architecture: Architecture, regularizer, blocks, keep_prob: float, parts: dict) -> tuple:
+    "(name, factory, blocks) of the dropout baseline `regularizer` in `blocks`, none of them in `parts`; (None, None, ()) for none."
+    regularizer = _regularizer_name(regularizer)
+    if regularizer is None:
+        return None, None, ()
+    keep_prob = check_keep_prob(keep_prob)
+    factory = lambda: REGULARIZERS[regularizer](keep_prob)  # noqa: E731
+    reg_blocks = architecture.check_blocks(blocks)
+    shared = sorted(set(reg_blocks) & set(parts))
+    if shared:
+        raise ValueError(f"block {shared[0]} of {architecture.name} cannot hold both a {regularizer} and defective layers")
+    return regularizer, factory, reg_blocks
+
+# %% ../nbs/02_models.ipynb #73f8c476
+def _build_masks(model: nn.Module, spec: DefectSpec, in_channels: int, input_size: int, what: str):
+    "Seed (`derive_mask_seed`) and build every mask of `model`; `what` names the model in an error."
+    for name, mask in defective_masks(model):
+        mask.seed, mask.name = derive_mask_seed(spec.seed, name), name
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, in_channels, input_size, input_size))
+    except ValueError as error:  # a mask that cannot be sampled (e.g. exact sampling that keeps nothing)
+        raise ValueError(f"cannot build {what}: {error}") from None
+    model.train(training)
+
 # %% ../nbs/02_models.ipynb #b81791e1
 def build_model(
     arch: str,  # a name in ARCHITECTURES (e.g. 'resnet18') or ARCHITECTURE_VARIANTS
@@ -634,26 +678,8 @@ def build_model(
     if mask_seed is not None:
         spec = dataclasses.replace(spec, seed=mask_seed)
     parts = architecture.resolve(spec)
-    in_channels = _positive_int(in_channels, "in_channels")
-    num_classes = _positive_int(num_classes, "num_classes")
-    if num_classes < 2:
-        raise ValueError(f"num_classes must be at least 2 (a classifier tells classes apart), got {num_classes}")
-    input_size = (28 if in_channels == 1 else 32) if input_size is None else _positive_int(input_size, "input_size")
-    if input_size < 8:
-        raise ValueError(f"input_size must be at least 8 pixels, got {input_size}")
-    if isinstance(width, bool) or not isinstance(width, numbers.Real) or not width > 0:
-        raise ValueError(f"width must be a positive number, got {width!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    regularizer = _regularizer_name(regularizer)
-    factory, reg_blocks = None, ()
-    if regularizer is not None:
-        keep_prob = check_keep_prob(regularizer_keep_prob)
-        factory = lambda: REGULARIZERS[regularizer](keep_prob)  # noqa: E731
-        reg_blocks = architecture.check_blocks(regularizer_blocks)
-        shared = sorted(set(reg_blocks) & set(parts))
-        if shared:
-            raise ValueError(f"block {shared[0]} of {architecture.name} cannot hold both a {regularizer} and defective layers")
+    in_channels, num_classes, input_size = _check_sizes(in_channels, num_classes, input_size, width, seed)
+    regularizer, factory, reg_blocks = _regularizer_plan(architecture, regularizer, regularizer_blocks, regularizer_keep_prob, parts)
     plan = _Plan(float(width), parts, factory, reg_blocks)
 
     rng_state = torch.get_rng_state()
@@ -662,16 +688,7 @@ def build_model(
         model = architecture.build(in_channels, num_classes, input_size, plan)
     finally:
         torch.set_rng_state(rng_state)
-    for name, mask in defective_masks(model):
-        mask.seed, mask.name = derive_mask_seed(spec.seed, name), name
-    training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, in_channels, input_size, input_size))
-    except ValueError as error:  # a mask that cannot be sampled (e.g. exact sampling that keeps nothing)
-        raise ValueError(f"cannot build {architecture.name} with defect {spec.label!r} at width {width}: {error}") from None
-    model.train(training)
+    _build_masks(model, spec, in_channels, input_size, f"{architecture.name} with defect {spec.label!r} at width {width}")
     model.arch, model.defect_spec = architecture.name, spec
     model.build_config = dict(arch=architecture.name, defect=spec.to_dict(), in_channels=in_channels,
                               num_classes=num_classes, input_size=input_size, width=float(width), seed=int(seed),

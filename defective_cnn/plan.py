@@ -27,7 +27,7 @@ from .zoo import ModelConfig, default_zoo_dir, get_model, is_stored, model_confi
 __all__ = ['SECTION_PLANS', 'SECTIONS', 'TRAIN_SIZES', 'INPUT_SIZES', 'THROUGHPUTS', 'DEVICES', 'GPU_JOB_MINUTES',
            'GPU_JOB_RESERVE_MINUTES', 'RAY_INSTALL', 'section_networks', 'plan_networks', 'throughput', 'network_cost',
            'plan_rows', 'format_plan', 'run_costs', 'format_runs', 'gpu_jobs', 'gpu_chunks', 'chunk_jobs',
-           'format_chunks', 'require_ray', 'check_zoo_writable', 'train_network', 'train_plan']
+           'format_chunks', 'check_zoo_writable', 'train_network', 'require_ray', 'train_plan']
 
 # %% ../nbs/27_plan.ipynb #5ddbb252
 _ALWAYS_IGNORED = ("output_dir", "run_name", "requires")  # requires: the runner's (runs.yaml)
@@ -82,6 +82,7 @@ def plan_networks(jobs) -> dict[str, ModelConfig]:
 TRAIN_SIZES = {"fashion-mnist": 60000, "mnist": 60000, "mnist5k": 4000, "cifar10": 50000, "imagefolder": 1281167}  # ImageNet-1k
 INPUT_SIZES = {"fashion-mnist": 28, "mnist": 28, "mnist5k": 28, "cifar10": 32, "imagefolder": 224}
 
+# %% ../nbs/27_plan.ipynb #d1c86c96
 _STEP_ONLY = ("tests/benchmarks/bench_models.py: the eager training step alone on one fixed batch of 128 (bf16 autocast, "
               "channels-last, torch 2.11; no CUDA graph, augmentation or evaluation) (tests/benchmarks/h100/")
 
@@ -306,18 +307,6 @@ def format_chunks(chunks: list[dict], device: str = "H100", train_minutes: float
     return "\n".join(lines)
 
 # %% ../nbs/27_plan.ipynb #5f2cc54f
-RAY_INSTALL = 'pip install "defective_cnn[ray]" (or: pip install "ray[default]==2.60.0")'
-
-
-def require_ray():
-    "The `ray` module, or an ImportError that says how to install it."
-    try:
-        import ray
-    except ImportError as e:
-        raise ImportError(f"the ray executor needs Ray, which is not installed: {RAY_INSTALL}") from e
-    return ray
-
-
 def check_zoo_writable(zoo_dir) -> Path:
     "`zoo_dir` as a Path, created if missing; raises naming the path and the host when this process cannot write it."
     zoo_dir = Path(zoo_dir)
@@ -343,6 +332,55 @@ def train_network(config: dict, zoo_dir, threads: int | None = None, device=None
     return dict(name=config.name, trained_now=trained.trained_now, test_acc=trained.test_acc,
                 minutes=(time.time() - started) / 60, where=f"{socket.gethostname()}/pid {os.getpid()}", error=None)
 
+# %% ../nbs/27_plan.ipynb #1576b175
+def _error_text(error: BaseException) -> str:
+    cause = getattr(error, "cause", None) or error  # a Ray task error carries the worker's exception as `cause`
+    return f"{type(cause).__name__}: {str(cause).strip().splitlines()[-1] if str(cause).strip() else ''}"
+
+# %% ../nbs/27_plan.ipynb #f6920089
+def _failed(config: ModelConfig, error: BaseException) -> dict:
+    "The result of a network whose training raised `error`."
+    return dict(name=config.name, trained_now=False, test_acc=None, minutes=None, where=None, error=_error_text(error))
+
+
+def _result_line(result: dict, done: int, total: int) -> str:
+    "The line `train_plan` prints when the `done`-th of `total` networks has finished (or failed)."
+    if result["error"]:
+        return f"[{done}/{total}] FAILED {result['name']}: {result['error']}"
+    return (f"[{done}/{total}] {result['name']}: {result['minutes']:.1f} min, test accuracy {result['test_acc']:.4f}, "
+            f"{'trained' if result['trained_now'] else 'loaded (trained elsewhere)'} on {result['where']}")
+
+
+def _summary_line(results: list, n_planned: int, n_missing: int, minutes: float) -> str:
+    "The last line of `train_plan`: what was trained, loaded, already stored and failed."
+    n_failed = sum(bool(r["error"]) for r in results)
+    n_trained = sum(bool(r["trained_now"]) for r in results if not r["error"])
+    return (f"done in {minutes:.1f} min: {n_trained} trained, {len(results) - n_failed - n_trained} loaded (trained by "
+            f"another process meanwhile), {n_planned - n_missing} already in the zoo, {n_failed} failed"
+            + (": " + ", ".join(r["name"] for r in results if r["error"]) if n_failed else ""))
+
+# %% ../nbs/27_plan.ipynb #93ff6f13
+RAY_INSTALL = 'pip install "defective_cnn[ray]" (or: pip install "ray[default]==2.60.0")'
+
+
+def require_ray():
+    "The `ray` module, or an ImportError that says how to install it."
+    try:
+        import ray
+    except ImportError as e:
+        raise ImportError(f"the ray executor needs Ray, which is not installed: {RAY_INSTALL}") from e
+    return ray
+
+# %% ../nbs/27_plan.ipynb #1a8854d9
+def _train_here(missing: list, zoo_dir, threads, device, on_epoch_end):
+    "Train the configs of `missing` one after another in this process, yielding each one's result (a failure too)."
+    for config in missing:
+        try:
+            result = train_network(config.to_dict(), zoo_dir, threads=threads, device=device, on_epoch_end=on_epoch_end)
+        except Exception as error:  # reported, and the other networks go on
+            result = _failed(config, error)
+        yield result
+
 
 def _ray_job(config: dict, zoo_dir: str, threads, device, on_epoch_end) -> dict:
     import ray
@@ -351,10 +389,30 @@ def _ray_job(config: dict, zoo_dir: str, threads, device, on_epoch_end) -> dict:
     result["where"] += f" node {ray.get_runtime_context().get_node_id()[:8]}"
     return result
 
-# %% ../nbs/27_plan.ipynb #1576b175
-def _error_text(error: BaseException) -> str:
-    cause = getattr(error, "cause", None) or error  # a Ray task error carries the worker's exception as `cause`
-    return f"{type(cause).__name__}: {str(cause).strip().splitlines()[-1] if str(cause).strip() else ''}"
+
+def _train_on_ray(missing: list, zoo_dir, address, num_cpus, cpus_per_job, gpus_per_job, max_retries, device, on_epoch_end):
+    "Train the configs of `missing` as one Ray task each, yielding each one's result as it finishes (a failure too)."
+    ray = require_ray()
+    started_here = not ray.is_initialized()
+    if started_here and address is None:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # with the address below, every node is 127.0.0.1
+        ray.init(num_cpus=num_cpus, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
+    elif started_here:
+        ray.init(address=address, log_to_driver=False)
+    try:
+        job = ray.remote(_ray_job).options(num_cpus=cpus_per_job, num_gpus=gpus_per_job, max_retries=max_retries)
+        pending = {job.remote(config.to_dict(), str(zoo_dir), cpus_per_job, device, on_epoch_end): config for config in missing}
+        while pending:
+            (done,), _ = ray.wait(list(pending), num_returns=1)
+            config = pending.pop(done)
+            try:
+                result = ray.get(done)
+            except Exception as error:  # reported, and the other networks go on
+                result = _failed(config, error)
+            yield result
+    finally:
+        if started_here:
+            ray.shutdown()
 
 # %% ../nbs/27_plan.ipynb #1fcad653
 def train_plan(
@@ -380,52 +438,13 @@ def train_plan(
     missing = [config for config in unique.values() if not is_stored(config, zoo_dir)]
     log(f"{len(unique)} networks planned: {len(unique) - len(missing)} in the zoo {zoo_dir}, {len(missing)} to train ({executor})")
     started, results = time.time(), []
-
-    def report(result):
-        results.append(result)
-        count = f"[{len(results)}/{len(missing)}]"
-        if result["error"]:
-            log(f"{count} FAILED {result['name']}: {result['error']}")
-        else:
-            log(f"{count} {result['name']}: {result['minutes']:.1f} min, test accuracy {result['test_acc']:.4f}, "
-                f"{'trained' if result['trained_now'] else 'loaded (trained elsewhere)'} on {result['where']}")
-
-    def failed(config, error):
-        return dict(name=config.name, trained_now=False, test_acc=None, minutes=None, where=None, error=_error_text(error))
-
     if executor == "local":
-        for config in missing:
-            try:
-                result = train_network(config.to_dict(), zoo_dir, threads=cpus_per_job if cpus_per_job > 1 else None,
-                                       device=device, on_epoch_end=on_epoch_end)
-            except Exception as error:  # reported, and the other networks go on
-                result = failed(config, error)
-            report(result)
-    elif missing:
-        ray = require_ray()
-        started_here = not ray.is_initialized()
-        if started_here and address is None:
-            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # with the address below, every node is 127.0.0.1
-            ray.init(num_cpus=num_cpus, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
-        elif started_here:
-            ray.init(address=address, log_to_driver=False)
-        try:
-            job = ray.remote(_ray_job).options(num_cpus=cpus_per_job, num_gpus=gpus_per_job, max_retries=max_retries)
-            pending = {job.remote(config.to_dict(), str(zoo_dir), cpus_per_job, device, on_epoch_end): config for config in missing}
-            while pending:
-                (done,), _ = ray.wait(list(pending), num_returns=1)
-                config = pending.pop(done)
-                try:
-                    result = ray.get(done)
-                except Exception as error:  # reported, and the other networks go on
-                    result = failed(config, error)
-                report(result)
-        finally:
-            if started_here:
-                ray.shutdown()
-    n_failed = sum(bool(r["error"]) for r in results)
-    n_trained = sum(bool(r["trained_now"]) for r in results if not r["error"])
-    log(f"done in {(time.time() - started) / 60:.1f} min: {n_trained} trained, {len(results) - n_failed - n_trained} loaded (trained by "
-        f"another process meanwhile), {len(unique) - len(missing)} already in the zoo, {n_failed} failed"
-        + (": " + ", ".join(r["name"] for r in results if r["error"]) if n_failed else ""))
+        finished = _train_here(missing, zoo_dir, cpus_per_job if cpus_per_job > 1 else None, device, on_epoch_end)
+    else:
+        finished = _train_on_ray(missing, zoo_dir, address, num_cpus, cpus_per_job, gpus_per_job, max_retries, device,
+                                 on_epoch_end) if missing else []
+    for result in finished:
+        results.append(result)
+        log(_result_line(result, len(results), len(missing)))
+    log(_summary_line(results, len(unique), len(missing), (time.time() - started) / 60))
     return results

@@ -199,15 +199,7 @@ def random_layers(model: nn.Module) -> list[str]:
 
 # %% ../nbs/06_train.ipynb #f0205ab0
 class TrainStep:
-    """One SGD step of `train` on a batch already on the device; returns the detached loss and logits without syncing with the host.
-
-    With `profile.cuda_graphs` on CUDA, the step of a full batch is captured once in a CUDA graph (after `WARMUP_STEPS`
-    eager steps on a side stream, as capture asks) and replayed from then on: the same kernels on fixed buffers, with the
-    learning rate in a device tensor so that the schedule still applies. A shorter last batch takes the eager step, into
-    the gradients the graph uses (zeroed, not replaced). The CPU, a compiled step and a network with random layers
-    (`random_layers`) take the eager step always."""
-
-    WARMUP_STEPS = 3
+    "One SGD step of `train` on a batch already on the device; returns the detached loss and logits without syncing with the host."
 
     def __init__(self, model: nn.Module, profile: TrainProfile, device):
         self.model, self.profile, self.device = model, profile, torch.device(device)
@@ -220,7 +212,7 @@ class TrainStep:
         self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=not self.graphs) if self.device.type == "cuda"
                          else torch.autocast("cpu", enabled=False))
         self.lr = profile.lr
-        self._graph, self._warm_steps = None, 0
+        self.graph = _StepGraph(self) if self.graphs else None
         if self.graphs:
             self._lr_tensor = torch.tensor(profile.lr, dtype=torch.float32, device=self.device)
             self.set_lr(profile.lr)
@@ -258,42 +250,46 @@ class TrainStep:
     def __call__(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.graphs:
             return self._step(images, labels)
-        if len(labels) != self.profile.batch_size:
-            return self._step(images, labels, "none" if self._graph is None else "zero")
-        if self._graph is None and self._warm_steps < self.WARMUP_STEPS:
-            self._warm_steps += 1
-            current, side = torch.cuda.current_stream(self.device), torch.cuda.Stream(self.device)
+        if len(labels) != self.profile.batch_size:  # a shorter last batch: eager, into the gradients the graph uses
+            return self._step(images, labels, "zero" if self.graph.captured else "none")
+        return self.graph(images, labels)
+
+# %% ../nbs/06_train.ipynb #80cd521a
+class _StepGraph:
+    "The full-batch step of a `TrainStep`, captured once in a CUDA graph after a few eager steps and replayed on fixed buffers."
+
+    WARMUP_STEPS = 3
+
+    def __init__(self, step: TrainStep):
+        self.step, self.graph, self.warm_steps = step, None, 0
+
+    @property
+    def captured(self) -> bool:
+        return self.graph is not None
+
+    def __call__(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        step = self.step
+        if self.graph is None and self.warm_steps < self.WARMUP_STEPS:
+            self.warm_steps += 1
+            current, side = torch.cuda.current_stream(step.device), torch.cuda.Stream(step.device)
             side.wait_stream(current)
             with torch.cuda.stream(side):
-                result = self._step(images, labels)
+                result = step._step(images, labels)
             current.wait_stream(side)
             return result
-        if self._graph is None:  # capture records the step without running it; the replay below runs it
-            self._images, self._labels = images.clone(), labels.clone()
-            self.optimizer.zero_grad(set_to_none=True)  # the graph's backward allocates the gradients it reuses
+        if self.graph is None:  # capture records the step without running it; the replay below runs it
+            self.images, self.labels = images.clone(), labels.clone()
+            step.optimizer.zero_grad(set_to_none=True)  # the graph's backward allocates the gradients it reuses
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph):
-                self._loss, self._logits = self._step(self._images, self._labels, "keep")
-            self._graph = graph
-        self._images.copy_(images)
-        self._labels.copy_(labels)
-        self._graph.replay()
-        return self._loss, self._logits
+                self.loss, self.logits = step._step(self.images, self.labels, "keep")
+            self.graph = graph
+        self.images.copy_(images)
+        self.labels.copy_(labels)
+        self.graph.replay()
+        return self.loss, self.logits
 
 # %% ../nbs/06_train.ipynb #5ad73545
-def _adversarial_batch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, profile: TrainProfile) -> torch.Tensor:
-    "`attacks.pgd` from the clean images (fp32), without its input checks, which would sync with the host each batch."
-    from defective_cnn.attacks import _project, attack_mode, check_steps, input_gradient, to_unit_scale
-
-    eps, step_size = to_unit_scale(profile.adv_eps, "adv_eps"), to_unit_scale(profile.adv_step_size, "adv_step_size")
-    adv = images.clone()
-    with attack_mode(model), _deterministic_kernels(images.device):
-        for _ in range(check_steps(profile.adv_steps, "adv_steps")):
-            adv = _project(adv + step_size * input_gradient(model, adv, labels).sign(), images, eps)
-    model.train()
-    return adv.detach()
-
-
 def _epoch_choices(augment, n: int, batch_size: int, generator: torch.Generator) -> dict:
     "A whole epoch's augmentation choices, drawn batch by batch from `generator` as per-batch calls would draw them."
     drawn = [augment.draw(min(batch_size, n - start), generator) for start in range(0, n, batch_size)]
@@ -302,6 +298,23 @@ def _epoch_choices(augment, n: int, batch_size: int, generator: torch.Generator)
 
 def _resident(split) -> bool:
     return isinstance(getattr(split, "images", None), torch.Tensor) and split.images.dtype == torch.uint8
+
+# %% ../nbs/06_train.ipynb #4334c53d
+def _resident_batches(images, labels, augment, order, generator, batch_size: int, dtype, memory_format):
+    "An epoch's (images in [0, 1] as `dtype`, labels) in `order`, from uint8 `images` on the device: augmentation choices drawn at once (`_epoch_choices`), applied there."
+    n = len(order)
+    choices = _epoch_choices(augment, n, batch_size, generator)
+    order = order.to(images.device, non_blocking=True)
+    epoch_images = augment.apply(images[order], choices).contiguous(memory_format=memory_format)
+    epoch_labels = labels[order]
+    return ((epoch_images[s:s + batch_size].to(dtype, memory_format=memory_format).div_(255), epoch_labels[s:s + batch_size])
+            for s in range(0, n, batch_size))
+
+
+def _item_batches(split, augment, order, generator, batch_size: int, dtype, device, memory_format):
+    "An epoch's (images in [0, 1] as `dtype`, labels) in `order`, loaded (`_batches`) and augmented batch by batch, then moved to `device`."
+    return ((augment(images, generator).to(device, dtype, memory_format=memory_format), labels.to(device))
+            for images, labels in _batches(split, order, batch_size, dtype))
 
 # %% ../nbs/06_train.ipynb #25a3d385
 @torch.inference_mode()
@@ -331,6 +344,39 @@ def evaluate_accuracy(model: nn.Module, dataset, batch_size: int = 500, device=N
     finally:
         model.train(was_training)
 
+# %% ../nbs/06_train.ipynb #927b957b
+def _adversarial_batch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, profile: TrainProfile) -> torch.Tensor:
+    "`attacks.pgd` from the clean images (fp32), without its input checks, which would sync with the host each batch."
+    from defective_cnn.attacks import _project, attack_mode, check_steps, input_gradient, to_unit_scale
+
+    eps, step_size = to_unit_scale(profile.adv_eps, "adv_eps"), to_unit_scale(profile.adv_step_size, "adv_step_size")
+    adv = images.clone()
+    with attack_mode(model), _deterministic_kernels(images.device):
+        for _ in range(check_steps(profile.adv_steps, "adv_steps")):
+            adv = _project(adv + step_size * input_gradient(model, adv, labels).sign(), images, eps)
+    model.train()
+    return adv.detach()
+
+# %% ../nbs/06_train.ipynb #360ea3a7
+def _train_epoch(step: TrainStep, batches, profile: TrainProfile, epoch: int, n: int, show: bool) -> tuple[float, float]:
+    "`step` over an epoch's `batches` (`n` images) at the scheduled rates; returns the mean training loss and the training accuracy."
+    from tqdm.auto import tqdm
+
+    n_batches = math.ceil(n / profile.batch_size)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=step.device)
+    correct = torch.zeros((), dtype=torch.int64, device=step.device)
+    bar = tqdm(total=n, desc=f"epoch {epoch + 1}/{profile.epochs}", disable=not show, leave=False, unit="img")
+    for batch, (images, labels) in enumerate(batches):
+        step.set_lr(learning_rate(profile, epoch, batch, n_batches))
+        if profile.adversarial:
+            images = _adversarial_batch(step.model, images, labels, profile)
+        loss, logits = step(images, labels)
+        loss_sum += loss.double() * len(labels)
+        correct += (logits.argmax(1) == labels).sum()
+        bar.update(len(labels))
+    bar.close()
+    return loss_sum.item() / n, correct.item() / n
+
 # %% ../nbs/06_train.ipynb #fbf5b011
 def _interactive() -> bool:
     if os.environ.get("DEFECTIVE_CNN_QUIET"):
@@ -341,6 +387,36 @@ def _interactive() -> bool:
 def _epoch_lines() -> bool:
     "Whether to print one line per epoch without a progress bar (the runner sets DEFECTIVE_CNN_PROGRESS=lines in its kernels)."
     return os.environ.get("DEFECTIVE_CNN_PROGRESS") == "lines"
+
+
+def _epoch_line(row: dict, epochs: int) -> str:
+    "One epoch's metrics row as the line `train` prints."
+    return (f"epoch {row['epoch']}/{epochs}: loss {row['train_loss']:.3f}, train {row['train_acc']:.3f}, "
+            f"test {row['test_acc']:.3f}, {row['seconds']:.0f} s")
+
+# %% ../nbs/06_train.ipynb #8fecd469
+def _save_checkpoint(run_dir, config: dict, epoch: int, step: TrainStep, generator: torch.Generator, metrics: list):
+    "Write `run_dir`/checkpoint.pt (what `_resume` reads) and `run_dir`/metrics.csv after `epoch`."
+    device = step.device
+    cuda_rng = dict(cuda_rng=torch.cuda.get_rng_state(device)) if device.type == "cuda" else {}
+    atomic_torch_save(dict(format=CHECKPOINT_VERSION, config=config, epoch=epoch,
+                           model=step.model.state_dict(), optimizer=step.optimizer_state(),
+                           generator=generator.get_state(),
+                           torch_rng=torch.get_rng_state(), metrics=metrics,
+                           environment=environment_record(device), **cuda_rng), Path(run_dir) / "checkpoint.pt")
+    atomic_write_csv(metrics, Path(run_dir) / "metrics.csv")
+
+
+def _resume(checkpoint_path, config: dict, step: TrainStep, generator: torch.Generator) -> tuple[list, int]:
+    "Restore a run from its checkpoint into `step` (model and optimiser) and the random states; returns (metrics so far, epoch reached)."
+    state = load_checkpoint(checkpoint_path, config)
+    step.model.load_state_dict(state["model"])
+    step.load_optimizer_state(state["optimizer"])
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+    if step.device.type == "cuda" and "cuda_rng" in state:
+        torch.cuda.set_rng_state(state["cuda_rng"], step.device)
+    return state["metrics"], state["epoch"]
 
 # %% ../nbs/06_train.ipynb #0d7078fb
 def train(
@@ -355,8 +431,6 @@ def train(
     on_epoch_end=None,  # callback(epoch, metrics_row), e.g. to stop early
 ) -> list[dict]:
     "Train `model` in place with SGD as in Appendix D; returns one metrics row per epoch."
-    from tqdm.auto import tqdm
-
     device = torch.device(device) if device is not None else default_device()
     config = config if config is not None else dict(profile=profile.to_dict(), seed=seed)
     memory_format = torch.channels_last if profile.channels_last else torch.contiguous_format
@@ -365,74 +439,36 @@ def train(
     dtype = _float_dtype(model)  # float32; float64 where a caller built the model so (tests/test_zoo_keys.py)
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    metrics, start_epoch = [], 0
-    checkpoint_path = Path(run_dir) / "checkpoint.pt" if run_dir is not None else None
-    if checkpoint_path is not None and checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path, config)
-        model.load_state_dict(state["model"])
-        step.load_optimizer_state(state["optimizer"])
-        generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        if device.type == "cuda" and "cuda_rng" in state:
-            torch.cuda.set_rng_state(state["cuda_rng"], device)
-        metrics, start_epoch = state["metrics"], state["epoch"]
-    # The device-resident pipeline: uint8 images moved to the device once, a whole epoch's augmentation
-    # choices drawn on the CPU (the same random stream as per-batch calls) and applied there at once.
+    checkpoint = Path(run_dir) / "checkpoint.pt" if run_dir is not None else None
+    metrics, start_epoch = _resume(checkpoint, config, step, generator) if checkpoint and checkpoint.exists() else ([], 0)
     resident = _resident(data.train) and hasattr(data.augment, "draw") and hasattr(data.augment, "apply")
     if resident:
         train_images, train_labels = data.train.images.to(device), data.train.labels.to(device)
     test_on_device = (data.test.images.to(device), data.test.labels.to(device)) if _resident(data.test) else None
+    eval_format = memory_format if device.type == "cuda" else torch.contiguous_format  # the CPU's results stay as they were
     show = _interactive() if progress is None else progress
-    n = len(data.train)
-    n_batches = math.ceil(n / profile.batch_size)
+    n, size = len(data.train), profile.batch_size
     for epoch in range(start_epoch, profile.epochs):
         started = time.perf_counter()
         model.train()
         order = torch.randperm(n, generator=generator)
-        if resident:
-            choices = _epoch_choices(data.augment, n, profile.batch_size, generator)
-            order = order.to(device, non_blocking=True)
-            epoch_images = data.augment.apply(train_images[order], choices).contiguous(memory_format=memory_format)
-            epoch_labels = train_labels[order]
-            batches = ((epoch_images[s:s + profile.batch_size].to(dtype, memory_format=memory_format).div_(255),
-                        epoch_labels[s:s + profile.batch_size]) for s in range(0, n, profile.batch_size))
-        else:
-            batches = ((data.augment(images, generator).to(device, dtype, memory_format=memory_format), labels.to(device))
-                       for images, labels in _batches(data.train, order, profile.batch_size, dtype))
-        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        correct = torch.zeros((), dtype=torch.int64, device=device)
-        bar = tqdm(total=n, desc=f"epoch {epoch + 1}/{profile.epochs}", disable=not show, leave=False, unit="img")
-        for batch, (images, labels) in enumerate(batches):
-            step.set_lr(learning_rate(profile, epoch, batch, n_batches))
-            if profile.adversarial:
-                images = _adversarial_batch(model, images, labels, profile)
-            loss, logits = step(images, labels)
-            loss_sum += loss.double() * len(labels)
-            correct += (logits.argmax(1) == labels).sum()
-            bar.update(len(labels))
-        bar.close()
-        lr = learning_rate(profile, epoch, n_batches, n_batches)  # the epoch's scheduled rate (after any warm-up)
+        batches = (_resident_batches(train_images, train_labels, data.augment, order, generator, size, dtype, memory_format)
+                   if resident else _item_batches(data.train, data.augment, order, generator, size, dtype, device, memory_format))
+        train_loss, train_acc = _train_epoch(step, batches, profile, epoch, n, show)
         if test_on_device is not None:
             model.eval()
-            eval_format = memory_format if device.type == "cuda" else torch.contiguous_format  # the CPU's results stay as they were
             test_acc = _accuracy_on(model, *test_on_device, profile.eval_batch_size, eval_format)
         else:
             test_acc = evaluate_accuracy(model, data.test, profile.eval_batch_size, device)
-        row = dict(epoch=epoch + 1, train_loss=loss_sum.item() / n, train_acc=correct.item() / n,
-                   test_acc=test_acc, lr=lr, seconds=time.perf_counter() - started)
-        metrics.append(row)
+        n_batches = math.ceil(n / size)
+        lr = learning_rate(profile, epoch, n_batches, n_batches)  # the epoch's scheduled rate (after any warm-up)
+        metrics.append(dict(epoch=epoch + 1, train_loss=train_loss, train_acc=train_acc, test_acc=test_acc, lr=lr,
+                            seconds=time.perf_counter() - started))
         if show or _epoch_lines():
-            print(f"epoch {row['epoch']}/{profile.epochs}: loss {row['train_loss']:.3f}, train {row['train_acc']:.3f}, "
-                  f"test {row['test_acc']:.3f}, {row['seconds']:.0f} s", file=sys.stderr, flush=True)
-        if checkpoint_path is not None:
-            cuda_rng = dict(cuda_rng=torch.cuda.get_rng_state(device)) if device.type == "cuda" else {}
-            atomic_torch_save(dict(format=CHECKPOINT_VERSION, config=config, epoch=epoch + 1,
-                                   model=model.state_dict(), optimizer=step.optimizer_state(),
-                                   generator=generator.get_state(),
-                                   torch_rng=torch.get_rng_state(), metrics=metrics,
-                                   environment=environment_record(device), **cuda_rng), checkpoint_path)
-            atomic_write_csv(metrics, Path(run_dir) / "metrics.csv")
+            print(_epoch_line(metrics[-1], profile.epochs), file=sys.stderr, flush=True)
+        if run_dir is not None:
+            _save_checkpoint(run_dir, config, epoch + 1, step, generator, metrics)
         if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, row)
+            on_epoch_end(epoch + 1, metrics[-1])
     model.eval()
     return metrics
