@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import math
 import os
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 import torch.nn.functional as F
+from tqdm import tqdm as text_tqdm
 
 from .records import atomic_torch_save, atomic_write_csv, default_device, environment_record
 
@@ -357,15 +359,21 @@ def _adversarial_batch(model: nn.Module, images: torch.Tensor, labels: torch.Ten
     model.train()
     return adv.detach()
 
+# %% ../nbs/06_train.ipynb #3e3f3dd0
+def _progress_bar(show: bool):
+    "tqdm's bar class: the notebook widget when shown in a kernel with ipywidgets installed, else the text bar."
+    if show and "ipykernel" in sys.modules and importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm  # imported only here: without ipywidgets, importing tqdm.auto in a kernel warns
+        return tqdm
+    return text_tqdm
+
 # %% ../nbs/06_train.ipynb #360ea3a7
 def _train_epoch(step: TrainStep, batches, profile: TrainProfile, epoch: int, n: int, show: bool) -> tuple[float, float]:
     "`step` over an epoch's `batches` (`n` images) at the scheduled rates; returns the mean training loss and the training accuracy."
-    from tqdm.auto import tqdm
-
     n_batches = math.ceil(n / profile.batch_size)
     loss_sum = torch.zeros((), dtype=torch.float64, device=step.device)
     correct = torch.zeros((), dtype=torch.int64, device=step.device)
-    bar = tqdm(total=n, desc=f"epoch {epoch + 1}/{profile.epochs}", disable=not show, leave=False, unit="img")
+    bar = _progress_bar(show)(total=n, desc=f"epoch {epoch + 1}/{profile.epochs}", disable=not show, leave=False, unit="img")
     for batch, (images, labels) in enumerate(batches):
         step.set_lr(learning_rate(profile, epoch, batch, n_batches))
         if profile.adversarial:
