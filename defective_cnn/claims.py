@@ -426,6 +426,7 @@ CLAIMS = [  # one entry per row of the table: the paper's numbers come from `pap
     _grid(3, 0.3, "source_name", {"resnet18": "ResNet-18"}, "0.3-Bottom ahead of standard, PGD16 from ResNet-18"),
     _grid(3, 0.5, "source_name", {"resnet18": "ResNet-18"}, "0.5-Bottom ahead of standard, PGD16 from ResNet-18"),
     _grid(3, 0.3, "source_name", {"vgg19": "VGG-19"}, "0.3-Bottom ahead of standard, PGD16 from VGG-19"),
+    _grid(3, 0.5, "source_name", {"vgg19": "VGG-19"}, "0.5-Bottom ahead of standard, PGD16 from VGG-19"),
     Claim("Table 4", "defective needs a larger Boundary perturbation: S(M) / S(standard)", dict(row_label="Defective CNN"),
           dict(row_label="Standard CNN"), result="distances", metric="mse", cells=dict(steps=max), kind="ratio",
           seed_column="model_seed", aggregate="median", n_column="rows", unit="image",
