@@ -19,6 +19,8 @@ from torch import nn
 import torch.nn.functional as F
 from tqdm import tqdm as text_tqdm
 
+from .attacks import _project, attack_mode, check_steps, input_gradient, to_unit_scale
+from .models import REGULARIZERS
 from .records import atomic_torch_save, atomic_write_csv, default_device, environment_record
 
 # %% auto #0
@@ -194,8 +196,6 @@ def _deterministic_kernels(device: torch.device):
 
 def random_layers(model: nn.Module) -> list[str]:
     "Names of the modules of `model` that draw random numbers in training (dropout, the regularisers of Section 4.2)."
-    from defective_cnn.models import REGULARIZERS
-
     kinds = (nn.modules.dropout._DropoutNd, *REGULARIZERS.values())
     return [name for name, module in model.named_modules() if isinstance(module, kinds)]
 
@@ -349,8 +349,6 @@ def evaluate_accuracy(model: nn.Module, dataset, batch_size: int = 500, device=N
 # %% ../nbs/06_train.ipynb #927b957b
 def _adversarial_batch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, profile: TrainProfile) -> torch.Tensor:
     "`attacks.pgd` from the clean images (fp32), without its input checks, which would sync with the host each batch."
-    from defective_cnn.attacks import _project, attack_mode, check_steps, input_gradient, to_unit_scale
-
     eps, step_size = to_unit_scale(profile.adv_eps, "adv_eps"), to_unit_scale(profile.adv_step_size, "adv_step_size")
     adv = images.clone()
     with attack_mode(model), _deterministic_kernels(images.device):
