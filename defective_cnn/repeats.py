@@ -117,6 +117,7 @@ COMPARISONS = {  # the paper's table or figure -> section, result CSV, the colum
 }
 
 
+# %% ../nbs/20_repeats.ipynb #e5065022
 def comparison_spec(comparison: str) -> dict:
     "The catalogue's entry for `comparison`, with `where` filled in (its key where it names itself); a clear error for an unknown one."
     if comparison not in COMPARISONS:
