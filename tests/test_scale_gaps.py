@@ -1,5 +1,7 @@
 """Every committed `scale` run's gaps (`<run>_gaps.csv`) recomputed from that run's own CSV tables by today's `scale.claim_gaps`
-(its claims read from the one catalogue, `repeats.COMPARISONS`): the same columns, rows and order, every number bit for bit.
+(its claims read from the one catalogue, `repeats.COMPARISONS`): the same columns, rows and order, every number
+within float-order noise (1e-9 points: the committed gaps were computed on another processor; a changed claim moves them by
+points).
 A change to how the ladder's claims are defined that moves a committed number fails here, and so does a later run whose gaps
 today's code would not give again."""
 import io
@@ -36,4 +38,4 @@ def test_claim_gaps_reproduce_the_committed_gaps(run):
     committed = pd.read_csv(SCALE / f"{run}_gaps.csv")
     assert [c for c in committed.columns if c not in RUN_COLUMNS] == list(recomputed.columns), (
         f"{run}_gaps.csv has columns {list(committed.columns)}; today's claim_gaps gives {list(recomputed.columns)}")
-    pd.testing.assert_frame_equal(committed[list(recomputed.columns)], recomputed, check_exact=True)
+    pd.testing.assert_frame_equal(committed[list(recomputed.columns)], recomputed, check_exact=False, rtol=0, atol=1e-9)
