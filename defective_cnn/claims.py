@@ -886,7 +886,7 @@ def ladder_data(out_dir=None, profile: str = "cpu", table: pd.DataFrame | None =
 
 def ladder_digest(data: dict, profile: str = "cpu") -> str:
     "A fingerprint of what the figure shows: its rows (`ladder_data`), the profile's ladder settings and the code that draws it, read as code."
-    parts = [data[name].to_csv(index=False) for name in ("gaps", "networks", "marks")]
+    parts = [data[name].round(6).to_csv(index=False) for name in ("gaps", "networks", "marks")]  # 6 decimals: float-order noise of another processor does not count
     parts += [json.dumps(SETTINGS["scale"][profile], sort_keys=True)] + [code_hash(textwrap.dedent(inspect.getsource(f))) for f in LADDER_FIGURE_CODE]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
