@@ -195,7 +195,8 @@ def _plan(args) -> int:
         jobs = plan_jobs(args.sections, args.run, args.profile, args.param, args.runs)
         print(format_plan(plan_rows(plan_networks(jobs), args.zoo, args.device), args.device))
         if len(jobs) > 1 and all(name is not None for _, name, _ in jobs):  # several named runs: each one's price
-            print("\n" + format_runs(run_costs(jobs, args.zoo, args.device), args.device))
+            out_dir = Path(args.runs).parent if args.runs else locate().out_dir  # what committed runs took, beside their price
+            print("\n" + format_runs(run_costs(jobs, args.zoo, args.device, out_dir), args.device))
         if args.profile == "gpu" and args.run is None:  # the gpu sweep as device jobs, each chunk's measured cost
             print("\n" + format_chunks(gpu_chunks(load_runs(Path(args.runs) if args.runs else locate().runs_file), args.device), args.device))
     except (ValueError, FileNotFoundError) as e:

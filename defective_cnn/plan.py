@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import socket
 import time
@@ -26,7 +27,7 @@ from .zoo import ModelConfig, default_zoo_dir, get_model, is_stored, model_confi
 # %% auto #0
 __all__ = ['SECTION_PLANS', 'SECTIONS', 'TRAIN_SIZES', 'INPUT_SIZES', 'THROUGHPUTS', 'DEVICES', 'GPU_JOB_MINUTES',
            'GPU_JOB_RESERVE_MINUTES', 'RAY_INSTALL', 'section_networks', 'plan_networks', 'throughput', 'network_cost',
-           'plan_rows', 'format_plan', 'run_costs', 'format_runs', 'gpu_jobs', 'gpu_chunks', 'chunk_jobs',
+           'plan_rows', 'format_plan', 'run_took', 'run_costs', 'format_runs', 'gpu_jobs', 'gpu_chunks', 'chunk_jobs',
            'format_chunks', 'check_zoo_writable', 'train_network', 'require_ray', 'train_plan']
 
 # %% ../nbs/27_plan.ipynb #5ddbb252
@@ -208,8 +209,19 @@ def format_plan(rows: list[dict], device: str = "H100") -> str:
     return "\n".join(lines)
 
 # %% ../nbs/27_plan.ipynb #323e77b6
-def run_costs(jobs, zoo_dir=None, device: str = "H100") -> list[dict]:
-    "Per (section, run name, parameters) job of `jobs`: its networks, those to train (each network in the first job that needs it), image-epochs and hours."
+def run_took(out_dir, run: str) -> dict | None:
+    "What committed run `run` ('section/name') took, from its manifest in `out_dir`: hours of the whole run, and on what; None if it has not finished."
+    manifest = Path(out_dir) / f"{run}.json"
+    saved = json.loads(manifest.read_text()) if manifest.exists() else {}
+    if saved.get("status") != "ok":
+        return None
+    environment = saved.get("environment", {})
+    return dict(hours=saved["seconds"] / 3600, on=f"{environment.get('device_name', '?')}, {environment.get('threads', '?')} threads")
+
+
+def run_costs(jobs, zoo_dir=None, device: str = "H100", out_dir=None) -> list[dict]:
+    """Per (section, run name, parameters) job of `jobs`: its networks, those to train (each network in the first job that needs it),
+    image-epochs and hours; with `out_dir` (papermill_runs/), what each committed run took (`run_took`) beside its price."""
     seen, rows = set(), []
     for section, name, parameters in jobs:
         networks = {config.name: config for config in section_networks(section, parameters).values()}
@@ -218,16 +230,20 @@ def run_costs(jobs, zoo_dir=None, device: str = "H100") -> list[dict]:
         costs = [r for r in plan_rows(new, zoo_dir, device) if not r["stored"]]
         hours = [r["hours"] for r in costs]
         rows.append(dict(run=f"{section}/{name}", networks=len(networks), to_train=len(costs), image_epochs=sum(r["to_do"] for r in costs),
-                         hours=None if any(h is None for h in hours) else sum(hours)))
+                         hours=None if any(h is None for h in hours) else sum(hours),
+                         took=None if out_dir is None else run_took(out_dir, f"{section}/{name}")))
     return rows
 
 
 def format_runs(rows: list[dict], device: str = "H100") -> str:
     "`run_costs` as text: one line per run, then the total."
-    lines = [f"{'run':<44} {'networks':>8} {'to train':>8} {'image-epochs':>13} {'hours on ' + device:>18}"]
+    took = any(r.get("took") for r in rows)  # a column of what committed runs took, when any has
+    lines = [f"{'run':<44} {'networks':>8} {'to train':>8} {'image-epochs':>13} {'hours on ' + device:>18}"
+             + ("   took (whole run, hours, on)" if took else "")]
     for r in rows:
         hours = "not measured" if r["hours"] is None else f"{r['hours']:.2f}"
-        lines.append(f"{r['run']:<44} {r['networks']:>8} {r['to_train']:>8} {r['image_epochs']:>13,} {hours:>18}")
+        done = f"   {r['took']['hours']:.2f} ({r['took']['on']})" if r.get("took") else ("   not run" if took else "")
+        lines.append(f"{r['run']:<44} {r['networks']:>8} {r['to_train']:>8} {r['image_epochs']:>13,} {hours:>18}{done}")
     measured = [r["hours"] for r in rows if r["hours"] is not None]
     lines.append(f"{len(rows)} runs: {sum(measured):.1f} hours of training on {device} ({DEVICES[device]})"
                  + (f"; {len(rows) - len(measured)} runs with a network of no measured throughput" if len(measured) < len(rows) else ""))
