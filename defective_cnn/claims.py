@@ -880,7 +880,8 @@ def trifeature_sentence(table: pd.DataFrame, profile: str = "cpu") -> str:
     if mechanism == "ahead":
         return text + ("Bottom masks raise the shape bias, but not beyond the same masks in the top blocks, so this does not single "
                        "out the paper's mechanism.")
-    return text + f"The paper's mechanism does not show here: the 0.1-Bottom network's shape bias is {mechanism} the standard one's."
+    where = "below" if mechanism == "behind" else "not distinguishable from"
+    return text + f"The paper's mechanism does not show here: the 0.1-Bottom network's shape bias is {where} the standard one's."
 
 # %% ../nbs/26_claims.ipynb #8018c5fd
 def scale_markdown(out_dir=None, profile: str = "cpu") -> str:

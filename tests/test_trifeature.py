@@ -91,8 +91,9 @@ def test_plan_prices_a_cpu_run():
     from defective_cnn.plan import network_cost, section_networks
     networks = section_networks("trifeature", {"profile": "cpu"})
     assert len(networks) == 20 and sum(n.startswith("conflict: ") for n in networks) == 8
-    hours = [network_cost(config, "cpu-2core")["hours"] for config in networks.values()]
-    assert all(h is not None and h > 0 for h in hours)
+    costs = [network_cost(config, "cpu-2core") for config in networks.values()]
+    assert sum(c["image_epochs"] for c in costs) == 20 * 10000 * 6  # the cpu profile (cifar10 family): 10 000 images, 6 epochs
+    assert {c["input_size"] for c in costs} == {32}
 
 
 def test_named_runs_are_three_seeds_of_the_cpu_profile():
