@@ -29,12 +29,12 @@ from .transfer import keep_prob_tradeoff
 
 # %% auto #0
 __all__ = ['PROFILES', 'MIN_SEEDS', 'CONFIDENCE', 'BAND', 'VERDICTS', 'NO_CLAIM', 'SHOWN', 'NO_RUN', 'RULE', 'BOOTSTRAP',
-           'FIGURE5_P', 'LATER_ATTACKS', 'LATER_ENSEMBLE', 'CLAIMS', 'LADDER_PROFILE', 'WITH_SIZE', 'LADDER_FIGURE',
-           'DIGEST_KEY', 'seed_interval', 'verdict', 'PaperCell', 'cell', 'paper_value', 'Claim', 'differences',
-           'seed_values', 'smallest_step', 'paper_smallest_step', 'later_attack', 'autoattack_claim', 'with_ladder',
-           'claims_table', 'claims_text', 'beyond_sentence', 'summary_sentence', 'claims_markdown', 'format_claims',
-           'autoattack_sentence', 'later_attacks_sentence', 'later_attacks_table', 'scale_markdown', 'ladder_data',
-           'ladder_digest', 'ladder_figure']
+           'FIGURE5_P', 'LATER_ATTACKS', 'LATER_ENSEMBLE', 'TRIFEATURE_PAIRS', 'CLAIMS', 'LADDER_PROFILE', 'WITH_SIZE',
+           'LADDER_FIGURE', 'DIGEST_KEY', 'seed_interval', 'verdict', 'PaperCell', 'cell', 'paper_value', 'Claim',
+           'differences', 'seed_values', 'smallest_step', 'paper_smallest_step', 'later_attack', 'autoattack_claim',
+           'trifeature_claim', 'with_ladder', 'claims_table', 'claims_text', 'beyond_sentence', 'summary_sentence',
+           'claims_markdown', 'format_claims', 'autoattack_sentence', 'later_attacks_sentence', 'later_attacks_table',
+           'trifeature_sentence', 'scale_markdown', 'ladder_data', 'ladder_digest', 'ladder_figure']
 
 # %% ../nbs/26_claims.ipynb #70cc398d
 PROFILES = ("cpu", "gpu")  # the profiles the table has a column for, in that order
@@ -412,6 +412,15 @@ LATER_ATTACKS = ("DI-FGSM", "TI-FGSM", "SI-NI-FGSM", "VMI-FGSM", "VNI-FGSM")  # 
 LATER_ENSEMBLE = f"ensemble ({' + '.join(SETTINGS['later_attacks']['cpu']['ensemble_archs'])})"  # its source_name at cpu and gpu
 
 
+# %% ../nbs/26_claims.ipynb #ee03b843
+TRIFEATURE_PAIRS = (("0.1-Bottom", "standard"), ("0.5-Bottom", "0.5-Top"))  # (row, reference): the mechanism, and its control
+
+
+def trifeature_claim(row: str, reference: str) -> Claim:
+    "A row beyond the paper: the shape bias of network `row` on Trifeature cue-conflict images against `reference`'s (section trifeature)."
+    return Claim("Trifeature", f"Trifeature: {row} more shape-biased than {reference} (cue conflict)", dict(network=row),
+                 dict(network=reference), paper=None, sign=1, n_column="n_decided", subject=reference)
+
 # %% ../nbs/26_claims.ipynb #02fc0ea7
 _TRANSFER_SOURCES = {"resnet18": "ResNet-18", "vgg19": "VGG-19"}
 _ENSEMBLES = {"resnet18": "ResNet-18", "vgg19": "VGG-19", "senet18": "SENet-18"}  # the architecture each ensemble leaves out
@@ -462,6 +471,7 @@ CLAIMS = [  # one entry per row of the table: the paper's numbers come from `pap
           paper=_pair(13, dict(row_label="0.1-Bottom"), dict(row_label="ResNet-18"), column_label="Acc")),
     *[later_attack(attack, source) for source in ("resnet18", LATER_ENSEMBLE) for attack in LATER_ATTACKS],
     autoattack_claim("Standard CNN"), autoattack_claim("Adversarial Training"),
+    *[trifeature_claim(row, reference) for row, reference in TRIFEATURE_PAIRS],
 ]
 
 
@@ -842,6 +852,36 @@ def later_attacks_table(out_dir=None, profile: str = "cpu", targets=("Standard C
             cells.append(f"{acc.mean():.1f} % ({', '.join(f'{v:.1f}' for v in acc)})")
         lines.append(f"| {source} | {attack} | {', '.join(map(str, fooled))} (of {int(part.n_images.max())}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+# %% ../nbs/26_claims.ipynb #8d8fd164
+def trifeature_sentence(table: pd.DataFrame, profile: str = "cpu") -> str:
+    """Whether the paper's mechanism shows on Trifeature images at `profile`, from the claims table's `trifeature` rows
+    (`TRIFEATURE_PAIRS`: 0.1-Bottom against standard, 0.5-Bottom against 0.5-Top): each gap in shape bias with its interval and
+    what it shows; while no run is committed, says so."""
+    rows = table[table.section == "trifeature"]
+    if rows.empty:
+        raise ValueError("the claims table has no trifeature row: build it from CLAIMS (claims_table)")
+    runs = _listed(f"`{r}`" for r in ("cpu", "cpu_seed1", "cpu_seed2")) if profile == "cpu" else f"at `{profile}`"
+    if (rows[f"{profile}_seeds"] == 0).all():
+        return (f"Trifeature (issue 33, beyond the paper): no run yet at `{profile}`, so whether the paper's mechanism shows where "
+                f"texture exists (defective bottom blocks raise the shape bias; the same masks in the top blocks do not) is not "
+                f"known here until the `trifeature` runs {runs} are committed.")
+    seeds = int(rows[f"{profile}_seeds"].min())
+    shown = {r.subject: _VERDICT_WORDS.get(r[f"{profile}_verdict"], (r[f"{profile}_verdict"],))[0] for _, r in rows.iterrows()}
+    said = _listed(f"{row} minus {reference} {_gap(r, profile)}" + ("" if seeds < MIN_SEEDS else f" ({shown[reference]})")
+                   for (row, reference), (_, r) in zip(TRIFEATURE_PAIRS, rows.iterrows()))
+    text = (f"Trifeature (issue 33, beyond the paper), at `{profile}` ({seeds} seed{'s' if seeds != 1 else ''}; shape bias on "
+            f"cue-conflict images in points, mean [{CONFIDENCE * 100:.0f} % interval] and each seed): {said}. ")
+    mechanism, control = (shown[reference] for _, reference in TRIFEATURE_PAIRS)
+    if seeds < MIN_SEEDS:
+        return text + f"Too few seeds (fewer than {MIN_SEEDS}) to say whether the paper's mechanism shows here."
+    if mechanism == "ahead" and control == "ahead":
+        return text + "The paper's mechanism shows here: bottom masks raise the shape bias, and more than the same masks in the top blocks."
+    if mechanism == "ahead":
+        return text + ("Bottom masks raise the shape bias, but not beyond the same masks in the top blocks, so this does not single "
+                       "out the paper's mechanism.")
+    where = "below" if mechanism == "behind" else "not distinguishable from"
+    return text + f"The paper's mechanism does not show here: the 0.1-Bottom network's shape bias is {where} the standard one's."
 
 # %% ../nbs/26_claims.ipynb #8018c5fd
 def scale_markdown(out_dir=None, profile: str = "cpu") -> str:

@@ -5,6 +5,7 @@
 # %% ../nbs/01_data.ipynb #361165e5
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
@@ -18,11 +19,15 @@ from torch import nn
 from torch.utils.data import Dataset
 
 # %% auto #0
-__all__ = ['DEBIAN_FASHION_MNIST', 'FASHION_MNIST_CLASSES', 'DOWNLOADABLE', 'MNIST5K_SPLIT_SEED', 'IMAGE_EXTENSIONS', 'DATASETS',
-           'TensorImageDataset', 'stratified_subset', 'PixelNormalizer', 'with_normalizer', 'BatchAugment', 'read_idx',
-           'read_cifar10_folder', 'DatasetNotFoundError', 'cache_folder', 'default_data_root', 'DatasetDownloadError',
-           'dataset_folder', 'download_dataset', 'FolderImageDataset', 'ImageData', 'dataset_fingerprint',
-           'named_dataset_fingerprint', 'load_dataset']
+__all__ = ['DEBIAN_FASHION_MNIST', 'FASHION_MNIST_CLASSES', 'DOWNLOADABLE', 'MNIST5K_SPLIT_SEED', 'IMAGE_EXTENSIONS',
+           'TRIFEATURE_SHAPES', 'TRIFEATURE_TEXTURES', 'TRIFEATURE_COLOURS', 'TRIFEATURE_FEATURES',
+           'TRIFEATURE_BACKGROUND', 'TRIFEATURE_DARK', 'TRIFEATURE_PERIOD', 'TRIFEATURE_SIZE', 'TRIFEATURE_SHIFT',
+           'TRIFEATURE_SEED', 'TRIFEATURE_SETS', 'DATASETS', 'TensorImageDataset', 'stratified_subset',
+           'PixelNormalizer', 'with_normalizer', 'BatchAugment', 'read_idx', 'read_cifar10_folder',
+           'DatasetNotFoundError', 'cache_folder', 'default_data_root', 'DatasetDownloadError', 'dataset_folder',
+           'download_dataset', 'FolderImageDataset', 'render_trifeature', 'is_held_out', 'trifeature_combinations',
+           'trifeature_features', 'TrifeatureDataset', 'ImageData', 'dataset_fingerprint', 'named_dataset_fingerprint',
+           'load_dataset']
 
 # %% ../nbs/01_data.ipynb #1e528023
 class TensorImageDataset(Dataset):
@@ -415,6 +420,209 @@ def _load_imagefolder(root=None, download=False, image_size=224):
     train = FolderImageDataset(root / "train", image_size)
     return train, FolderImageDataset(test_dir, image_size, classes=train.classes)
 
+# %% ../nbs/01_data.ipynb #4979a570
+TRIFEATURE_SHAPES = ("circle", "triangle", "square", "pentagon", "star", "cross", "heart", "crescent", "semicircle", "arrow")
+TRIFEATURE_TEXTURES = ("horizontal", "vertical", "diagonal", "antidiagonal", "checks", "dots", "grid", "crosshatch", "zigzag", "rings")
+TRIFEATURE_COLOURS = {"red": (230, 40, 40), "orange": (250, 150, 30), "yellow": (245, 230, 50), "lime": (150, 230, 50),
+                      "green": (30, 150, 60), "cyan": (50, 220, 230), "blue": (40, 90, 230), "purple": (140, 60, 210),
+                      "magenta": (240, 60, 200), "white": (250, 250, 250)}  # name: RGB, all far from the background
+TRIFEATURE_FEATURES = ("shape", "texture", "colour")
+TRIFEATURE_BACKGROUND = 128  # mid grey, all three channels
+TRIFEATURE_DARK = 0.3  # a texture's off-pattern pixels: the colour times this
+
+
+def _regular(n, radius=1.0, inner=None, turn=0.0):
+    "Vertices of a regular n-gon (with `inner`: an n-pointed star) of circumradius `radius`, a vertex at the top."
+    k = 2 * n if inner else n
+    angles = np.pi / 2 + turn + 2 * np.pi * np.arange(k) / k
+    radii = np.where(np.arange(k) % 2, inner, radius) if inner else np.full(k, radius)
+    return np.stack([radii * np.cos(angles), radii * np.sin(angles)], 1)
+
+
+_POLYGONS = {
+    "triangle": _regular(3, 1.05) + [0, -0.2],
+    "square": _regular(4, 1.0, turn=np.pi / 4),
+    "pentagon": _regular(5, 0.95),
+    "star": _regular(5, 1.05, inner=0.45),
+    "cross": np.array([[-0.3, 0.95], [0.3, 0.95], [0.3, 0.3], [0.95, 0.3], [0.95, -0.3], [0.3, -0.3], [0.3, -0.95], [-0.3, -0.95],
+                       [-0.3, -0.3], [-0.95, -0.3], [-0.95, 0.3], [-0.3, 0.3]]),
+    "arrow": np.array([[0.0, 1.0], [0.8, 0.15], [0.3, 0.15], [0.3, -0.95], [-0.3, -0.95], [-0.3, 0.15], [-0.8, 0.15]]),
+}
+
+
+def _inside_polygon(x, y, vertices):
+    "Crossing-number test: whether each point (x, y) lies inside the polygon (any simple polygon, convex or not)."
+    inside = np.zeros(np.shape(x), dtype=bool)
+    for (x0, y0), (x1, y1) in zip(vertices, np.roll(vertices, -1, axis=0)):
+        crosses = (y0 > y) != (y1 > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            at = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
+        inside ^= crosses & (x < at)
+    return inside
+
+
+def _shape_mask(name, x, y):
+    "Whether points (x, y) in the shape's own frame (about unit size, centred at 0) lie inside shape `name`."
+    if name in _POLYGONS:
+        return _inside_polygon(x, y, _POLYGONS[name])
+    if name == "circle":
+        return x ** 2 + y ** 2 <= 0.85 ** 2
+    if name == "heart":  # (x² + y² - 1)³ ≤ x² y³, scaled to about unit size
+        hx, hy = x / 0.85, (y + 0.1) / 0.85
+        return (hx ** 2 + hy ** 2 - 1) ** 3 <= hx ** 2 * hy ** 3
+    if name == "crescent":
+        return (x ** 2 + y ** 2 <= 0.95 ** 2) & ((x - 0.45) ** 2 + y ** 2 > 0.75 ** 2)
+    if name == "semicircle":
+        return (x ** 2 + (y + 0.4) ** 2 <= 1.0) & (y >= -0.4)
+    raise ValueError(f"unknown shape {name!r}; shapes: {', '.join(TRIFEATURE_SHAPES)}")
+
+# %% ../nbs/01_data.ipynb #39fe6b9b
+TRIFEATURE_PERIOD = 6.0  # pixels of the shown image per period of every texture
+
+
+def _texture_on(name, x, y, rx, ry):
+    "Whether points (x, y) (pixels of the shown image, phase added) lie on texture `name`'s pattern; (rx, ry): pixels from the shape's centre."
+    p = TRIFEATURE_PERIOD
+
+    def stripes(t, width=0.5):  # on for a `width` share of each period
+        return np.mod(t, p) < width * p
+
+    if name == "horizontal":
+        return stripes(y)
+    if name == "vertical":
+        return stripes(x)
+    if name == "diagonal":
+        return stripes((x + y) / np.sqrt(2))
+    if name == "antidiagonal":
+        return stripes((x - y) / np.sqrt(2))
+    if name == "checks":
+        return stripes(x) ^ stripes(y)
+    if name == "dots":
+        return (np.mod(x, p) - p / 2) ** 2 + (np.mod(y, p) - p / 2) ** 2 <= (0.3 * p) ** 2
+    if name == "grid":
+        return stripes(x, 0.3) | stripes(y, 0.3)
+    if name == "crosshatch":
+        return stripes((x + y) / np.sqrt(2), 0.3) | stripes((x - y) / np.sqrt(2), 0.3)
+    if name == "zigzag":
+        return stripes(y + p * np.abs(np.mod(x / p, 2.0) - 1.0))
+    if name == "rings":
+        return stripes(np.sqrt(rx ** 2 + ry ** 2))
+    raise ValueError(f"unknown texture {name!r}; textures: {', '.join(TRIFEATURE_TEXTURES)}")
+
+# %% ../nbs/01_data.ipynb #7e9ac6da
+TRIFEATURE_SIZE = 0.62  # a shape's unit, as a share of the image's half side
+TRIFEATURE_SHIFT = 0.28  # the shape's centre moves up to this share of the half side, each way
+
+
+def _check_features(features) -> np.ndarray:
+    features = np.asarray(features, dtype=np.int64).reshape(-1, 3)
+    limits = (len(TRIFEATURE_SHAPES), len(TRIFEATURE_TEXTURES), len(TRIFEATURE_COLOURS))
+    for column, (name, n) in enumerate(zip(TRIFEATURE_FEATURES, limits)):
+        bad = features[(features[:, column] < 0) | (features[:, column] >= n), column]
+        if len(bad):
+            raise ValueError(f"{name} index {int(bad[0])} is out of range: {name}s are 0..{n - 1}")
+    return features
+
+
+def render_trifeature(features, size: int = 32, supersample: int = 2, seed: int = 0) -> torch.Tensor:
+    "uint8 RGB images (N, 3, size, size), row i of `features` (shape, texture, colour indices); rotation, position and texture phase drawn from `seed`; each pixel the mean of supersample² samples."
+    features = _check_features(features)
+    if not (isinstance(size, int) and size >= 8 and isinstance(supersample, int) and supersample >= 1):
+        raise ValueError(f"size must be an integer >= 8 and supersample one >= 1, got size={size!r}, supersample={supersample!r}")
+    rng = np.random.default_rng(seed)
+    n = len(features)
+    angle, shift = rng.uniform(0, 2 * np.pi, n), rng.uniform(-TRIFEATURE_SHIFT, TRIFEATURE_SHIFT, (n, 2))
+    phase = rng.uniform(0, TRIFEATURE_PERIOD, (n, 2))
+    grid = (np.arange(size * supersample) + 0.5) / (size * supersample) * 2 - 1  # sample points in [-1, 1]
+    v, u = np.meshgrid(-grid, grid, indexing="ij")  # u: right, v: up
+    colours = np.asarray(list(TRIFEATURE_COLOURS.values()), dtype=np.float32)
+    out = np.empty((n, 3, size, size), dtype=np.uint8)
+    for start in range(0, n, 256):
+        rows, chunk = slice(start, start + 256), features[start:start + 256]
+        du, dv = u[None] - shift[rows, 0, None, None], v[None] - shift[rows, 1, None, None]
+        cos, sin = np.cos(angle[rows])[:, None, None], np.sin(angle[rows])[:, None, None]
+        x, y = (cos * du + sin * dv) / TRIFEATURE_SIZE, (-sin * du + cos * dv) / TRIFEATURE_SIZE  # the shape's frame
+        px = np.broadcast_to((u[None] + 1) * size / 2 + phase[rows, 0, None, None], x.shape)  # the image's frame, in pixels
+        py = np.broadcast_to((1 - v[None]) * size / 2 + phase[rows, 1, None, None], x.shape)
+        rx, ry = du * size / 2, dv * size / 2
+        mask, on = np.zeros(x.shape, bool), np.zeros(x.shape, bool)
+        for s, name in enumerate(TRIFEATURE_SHAPES):
+            pick = chunk[:, 0] == s
+            mask[pick] = _shape_mask(name, x[pick], y[pick])
+        for t, name in enumerate(TRIFEATURE_TEXTURES):
+            pick = chunk[:, 1] == t
+            on[pick] = _texture_on(name, px[pick], py[pick], rx[pick], ry[pick])
+        colour = colours[chunk[:, 2]][:, :, None, None]
+        image = np.where(mask[:, None], np.where(on[:, None], colour, colour * TRIFEATURE_DARK), np.float32(TRIFEATURE_BACKGROUND))
+        image = image.reshape(len(chunk), 3, size, supersample, size, supersample).mean(axis=(3, 5))
+        out[rows] = np.clip(np.round(image), 0, 255).astype(np.uint8)
+    return torch.from_numpy(out)
+
+# %% ../nbs/01_data.ipynb #a34b15c0
+TRIFEATURE_SEED = 0  # fixed: the data sets never change
+TRIFEATURE_SETS = {"decodability": dict(train=12000, test=2000), "conflict": dict(train=12000, test=2000)}  # images per split
+
+
+def is_held_out(shape, texture, colour, seed: int = TRIFEATURE_SEED):
+    "Whether each combination (arrays of indices) is a test combination of the decodability split of `seed` (a fifth are)."
+    rng = np.random.default_rng([seed, 5])
+    perms = [rng.permutation(n) for n in (len(TRIFEATURE_SHAPES), len(TRIFEATURE_TEXTURES), len(TRIFEATURE_COLOURS))]
+    features = _check_features(np.stack(np.broadcast_arrays(shape, texture, colour), -1))
+    return (perms[0][features[:, 0]] + perms[1][features[:, 1]] + perms[2][features[:, 2]]) % 5 == 0
+
+
+def trifeature_combinations(kind: str, split: str, seed: int = TRIFEATURE_SEED) -> np.ndarray:
+    "(K, 3) indices of the combinations of `kind` ('decodability' or 'conflict') in `split` ('train' or 'test')."
+    if kind not in TRIFEATURE_SETS or split not in ("train", "test"):
+        raise ValueError(f"kind must be one of {', '.join(TRIFEATURE_SETS)} and split 'train' or 'test', got {kind!r}, {split!r}")
+    every = np.stack(np.meshgrid(*(np.arange(n) for n in (10, 10, 10)), indexing="ij"), -1).reshape(-1, 3)
+    if kind == "decodability":
+        keep = is_held_out(every[:, 0], every[:, 1], every[:, 2], seed) == (split == "test")
+    else:
+        keep = (every[:, 0] == every[:, 1]) == (split == "train")
+    return every[keep]
+
+
+def trifeature_features(kind: str, split: str, n: int, seed: int = TRIFEATURE_SEED) -> np.ndarray:
+    "(n, 3) features of `n` images of `kind`/`split`: its combinations in a seeded order, repeated evenly (each n // K or one more times)."
+    combinations = trifeature_combinations(kind, split, seed)
+    rng = np.random.default_rng([seed, list(TRIFEATURE_SETS).index(kind), split == "test"])
+    features = np.resize(rng.permutation(combinations), (n, 3))
+    return features[rng.permutation(n)]
+
+# %% ../nbs/01_data.ipynb #2309ac0f
+class TrifeatureDataset(TensorImageDataset):
+    "A `TensorImageDataset` of Trifeature images that also keeps each image's `features` (N, 3: shape, texture, colour)."
+
+    def __init__(self, images, labels, classes, features):
+        super().__init__(images, labels, classes)
+        self.features = torch.as_tensor(np.asarray(features), dtype=torch.int64)
+
+    def subset(self, indices) -> "TrifeatureDataset":
+        indices = torch.as_tensor(indices, dtype=torch.int64)
+        return TrifeatureDataset(self.images[indices], self.labels[indices], self.classes, self.features[indices])
+
+
+@functools.lru_cache(maxsize=None)
+def _trifeature_split(kind: str, split: str) -> tuple:
+    "(images, features) of `kind`/`split` at TRIFEATURE_SEED, rendered once per process (about 7 s per kind on one core)."
+    features = trifeature_features(kind, split, TRIFEATURE_SETS[kind][split])
+    seed = [TRIFEATURE_SEED, list(TRIFEATURE_SETS).index(kind), split == "test"]
+    return render_trifeature(features, seed=int(np.random.default_rng(seed).integers(2 ** 31))), features
+
+
+def _load_trifeature(label: str, root=None, download=False):
+    "Train and test sets labelled by `label` (a feature, or 'conflict': shape = texture in training, shape in test); nothing to read or download."
+    kind, feature = ("conflict", "shape") if label == "conflict" else ("decodability", label)
+    if feature not in TRIFEATURE_FEATURES:
+        raise ValueError(f"Trifeature label must be one of {', '.join(TRIFEATURE_FEATURES)} or 'conflict', got {label!r}")
+    classes = {"shape": TRIFEATURE_SHAPES, "texture": TRIFEATURE_TEXTURES, "colour": tuple(TRIFEATURE_COLOURS)}[feature]
+    sets = []
+    for split in ("train", "test"):
+        images, features = _trifeature_split(kind, split)
+        sets.append(TrifeatureDataset(images, features[:, TRIFEATURE_FEATURES.index(feature)], list(classes), features))
+    return tuple(sets)
+
 # %% ../nbs/01_data.ipynb #d75f3de7
 @dataclass
 class ImageData:
@@ -482,6 +690,11 @@ _LOADERS = {
     "mnist": (_load_mnist, BatchAugment(crop_padding=0, hflip=True)),
     "cifar10": (_load_cifar10, BatchAugment(crop_padding=4, hflip=True)),
     "imagefolder": (_load_imagefolder, BatchAugment(crop_padding=0, hflip=True)),
+    # generated; no flip (it would turn diagonal stripes into antidiagonal ones), no crop (the shapes are already placed at random)
+    "trifeature-shape": (functools.partial(_load_trifeature, "shape"), BatchAugment(crop_padding=0, hflip=False)),
+    "trifeature-texture": (functools.partial(_load_trifeature, "texture"), BatchAugment(crop_padding=0, hflip=False)),
+    "trifeature-colour": (functools.partial(_load_trifeature, "colour"), BatchAugment(crop_padding=0, hflip=False)),
+    "trifeature-conflict": (functools.partial(_load_trifeature, "conflict"), BatchAugment(crop_padding=0, hflip=False)),
 }
 DATASETS = tuple(_LOADERS)
 

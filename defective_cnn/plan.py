@@ -19,7 +19,7 @@ from .later_attacks import later_attacks_networks
 from .reports import training_curves_networks
 from .robustness import adversarial_examples_networks, noise_networks, whitebox_networks
 from .scale import scale_networks
-from .shape import shuffle_networks, stylized_networks
+from .shape import shuffle_networks, stylized_networks, trifeature_networks
 from .transfer import (TABLE2_KEEP_PROB, ablation_networks, ensemble_networks, graybox_networks, keep_prob_networks,
                                     transfer_networks)
 from .zoo import ModelConfig, default_zoo_dir, get_model, is_stored, model_config, network_columns
@@ -49,6 +49,7 @@ SECTION_PLANS = {
     "training_curves": (training_curves_networks, ("archs", "defects")),
     "later_attacks": (later_attacks_networks, ("attacks", "attack_overrides", "n_eval", "aa_networks", "aa_n_eval")),
     "scale": (scale_networks, ()),  # every parameter of the scale section but the run's names picks networks (rungs, seed)
+    "trifeature": (trifeature_networks, ()),  # issue 33: every parameter of the trifeature section picks networks
 }
 SECTIONS = tuple(SECTION_PLANS)
 
@@ -80,8 +81,10 @@ def plan_networks(jobs) -> dict[str, ModelConfig]:
     return networks
 
 # %% ../nbs/27_plan.ipynb #6a8c6252
-TRAIN_SIZES = {"fashion-mnist": 60000, "mnist": 60000, "mnist5k": 4000, "cifar10": 50000, "imagefolder": 1281167}  # ImageNet-1k
-INPUT_SIZES = {"fashion-mnist": 28, "mnist": 28, "mnist5k": 28, "cifar10": 32, "imagefolder": 224}
+TRAIN_SIZES = {"fashion-mnist": 60000, "mnist": 60000, "mnist5k": 4000, "cifar10": 50000, "imagefolder": 1281167,  # ImageNet-1k
+               **{f"trifeature-{t}": 12000 for t in ("shape", "texture", "colour", "conflict")}}  # data.TRIFEATURE_SETS
+INPUT_SIZES = {"fashion-mnist": 28, "mnist": 28, "mnist5k": 28, "cifar10": 32, "imagefolder": 224,
+               **{f"trifeature-{t}": 32 for t in ("shape", "texture", "colour", "conflict")}}
 
 # %% ../nbs/27_plan.ipynb #d1c86c96
 _STEP_ONLY = ("tests/benchmarks/bench_models.py: the eager training step alone on one fixed batch of 128 (bf16 autocast, "

@@ -114,6 +114,9 @@ COMPARISONS = {  # the paper's table or figure -> section, result CSV, the colum
                           bars=dict(x="attack_label", hue="target_name", panel="source_name"), where=BEYOND),
     "AutoAttack": dict(section="later_attacks", result="autoattack", by=["network", "stage"], metric="robust_accuracy",
                        gap=dict(column="network", reference="Standard CNN", within=["stage"]), bars=dict(x="stage", hue="network"), where=BEYOND),
+    # beyond the paper (issue 33): the shape bias on Trifeature cue-conflict images, each network against the standard one
+    "Trifeature": dict(section="trifeature", result="conflict", by=["family", "network"], metric="shape_bias",
+                       gap=dict(column="network", reference="standard", within=[]), bars=dict(x="network", hue="family"), where=BEYOND),
 }
 
 

@@ -224,6 +224,21 @@ SETTINGS = {
                       rungs=["quarter", "half", "full"], table3_n_eval=5000, table2_n_eval=10000, shuffle_n_eval=10000, grids=[2, 4, 8],
                       noise_n_eval=5000, noise_seeds=3, table10_n_eval=10000),
     },
+    # Issue 33, beyond the paper: shape bias where texture exists, on the generated Trifeature images (data.render_trifeature;
+    # 32x32 colour, the cifar10 family of train.PROFILES). On the cue-conflict task (trifeature-conflict) every network: standard,
+    # p-Bottom for each `p`, p-Top for each `top_p` (the control: same masks, top blocks) and the `baselines` (SpatialDropout,
+    # DropBlock: regularisation controls); on each feature (trifeature-shape, -texture, -colour: decodability) only the networks
+    # `decodability` names, since decodability asks whether a feature can be learnt at all, not how the bias moves with p: at cpu
+    # that keeps a run to 8 + 3 x 4 = 20 networks (all 8 on every feature: 32). gpu and paper decode with every network.
+    "trifeature": {
+        "smoke": dict(arch="resnet18", p=[0.1], top_p=[0.5], baselines=[], decodability=["standard"]),
+        "cpu": dict(arch="resnet18", p=[0.7, 0.5, 0.3, 0.1], top_p=[0.5], baselines=["spatial_dropout", "dropblock"],
+                    decodability=["standard", "0.5-Bottom", "0.1-Bottom", "0.5-Top"]),
+        "gpu": dict(arch="resnet18", p=[0.7, 0.5, 0.3, 0.1], top_p=[0.5], baselines=["spatial_dropout", "dropblock"],
+                    decodability=["standard", "0.7-Bottom", "0.5-Bottom", "0.3-Bottom", "0.1-Bottom", "0.5-Top", "SpatialDropout", "DropBlock"]),
+        "paper": dict(arch="resnet18", p=[0.7, 0.5, 0.3, 0.1], top_p=[0.5], baselines=["spatial_dropout", "dropblock"],
+                      decodability=["standard", "0.7-Bottom", "0.5-Bottom", "0.3-Bottom", "0.1-Bottom", "0.5-Top", "SpatialDropout", "DropBlock"]),
+    },
 }
 
 # %% ../nbs/11_settings.ipynb #beea6f43

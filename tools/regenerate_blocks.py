@@ -1,11 +1,11 @@
 """Rewrite the generated blocks of README.md (claims table and its sentences; the scale table) and docs/results.md (the later attacks; the scale table),
-and the figure of every committed scale run (docs/scale_ladder.png), from the committed CSVs, as tests/test_claims.py expects them.
+and the Trifeature sentence in README.md, and the figure of every committed scale run (docs/scale_ladder.png), from the committed CSVs, as tests/test_claims.py expects them.
 Run from the checkout: .venv/bin/python tools/regenerate_blocks.py"""
 import re
 from pathlib import Path
 
 from defective_cnn.claims import (LADDER_FIGURE, autoattack_sentence, beyond_sentence, claims_markdown, claims_table,
-                                  ladder_figure, later_attacks_sentence, later_attacks_table, scale_markdown)
+                                  ladder_figure, later_attacks_sentence, later_attacks_table, scale_markdown, trifeature_sentence)
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = REPO / "papermill_runs"
@@ -25,6 +25,7 @@ def replace_block(path: Path, name: str, text: str) -> bool:
 if __name__ == "__main__":
     table = claims_table(RUNS)
     readme = replace_block(REPO / "README.md", "claims", claims_markdown(table))
+    readme |= replace_block(REPO / "README.md", "trifeature", trifeature_sentence(table, "cpu"))
     beyond = "\n\n".join([beyond_sentence(table, "cpu"), autoattack_sentence(RUNS, "cpu"), later_attacks_sentence(RUNS, "cpu"),
                           later_attacks_table(RUNS, "cpu")])
     results = replace_block(REPO / "docs" / "results.md", "beyond", beyond)
