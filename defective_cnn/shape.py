@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from .data import TRIFEATURE_COLOURS, TRIFEATURE_FEATURES, TRIFEATURE_SHAPES, TRIFEATURE_TEXTURES, render_trifeature
 from .evaluate import correct_by_all, predict_with_confidence
 from .transforms import check_grid, cue_conflict_pairs, shuffle_patches, stylize
 from .settings import bottom_configs, keep_probs, section_settings
@@ -249,7 +250,6 @@ def draw_decodability(decodability: pd.DataFrame, path=None, title: str = "Trife
 def draw_trifeature_samples(path=None, n_columns: int = 10, seed: int = 0):
     "A grid of Trifeature images, one row per feature: each row varies that feature over its ten values and keeps the other two as drawn by `seed`."
     import matplotlib.pyplot as plt
-    from .data import TRIFEATURE_COLOURS, TRIFEATURE_FEATURES, TRIFEATURE_SHAPES, TRIFEATURE_TEXTURES, render_trifeature
 
     names = (TRIFEATURE_SHAPES, TRIFEATURE_TEXTURES, tuple(TRIFEATURE_COLOURS))
     rng = torch.Generator().manual_seed(seed)
