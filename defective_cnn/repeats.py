@@ -114,6 +114,14 @@ COMPARISONS = {  # the paper's table or figure -> section, result CSV, the colum
                           bars=dict(x="attack_label", hue="target_name", panel="source_name"), where=BEYOND),
     "AutoAttack": dict(section="later_attacks", result="autoattack", by=["network", "stage"], metric="robust_accuracy",
                        gap=dict(column="network", reference="Standard CNN", within=["stage"]), bars=dict(x="stage", hue="network"), where=BEYOND),
+    # beyond the paper (issue 34): each target against Table 3's source and its own substitutes (source_name: 'Table 3 source',
+    # 'Papernot substitute', 'mixed substitute'), and Square within its query budget
+    "Adaptive attacker": dict(section="adaptive", result="adaptive", by=["source_name", "target_name", "attack_label"], metric="success_defense_rate",
+                              gap=dict(column="target_name", reference="Standard CNN", within=["source_name", "attack_label"]),
+                              bars=dict(x="source_name", hue="target_name", panel="attack_label"), where=BEYOND),
+    "Square": dict(section="adaptive", result="square", by=["target_name", "attack_label"], metric="success_defense_rate",
+                   gap=dict(column="target_name", reference="Standard CNN", within=["attack_label"]), bars=dict(x="attack_label", hue="target_name"),
+                   where=BEYOND),
 }
 
 
