@@ -286,7 +286,7 @@ def substitute_costs(jobs, device: str = "H100") -> list[dict]:
         known = set(inspect.signature(builder).parameters) - {"device"}
         subs = builder(**{k: v for k, v in (parameters or {}).items() if k in known}, device=device)
         hours = [r["hours"] for r in subs]
-        rows.append(dict(run=f"{section}/{name}", substitutes=len(subs), queries=sum(r["queries"] for r in subs),
+        rows.append(dict(run=f"{section}/{name}" if name else f"{section} (ad hoc)", substitutes=len(subs), queries=sum(r["queries"] for r in subs),
                          image_epochs=sum(r["image_epochs"] for r in subs), hours=None if any(h is None for h in hours) else sum(hours)))
     return rows
 
