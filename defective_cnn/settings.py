@@ -235,9 +235,11 @@ SETTINGS = {
     # `square_n_eval` of them; PGD against ε (`sweep_eps`, None: unbounded; 20 steps of ε/8), transferred and white-box, on
     # `sweep_networks` with `sweep_n_eval` images. cpu: its substitutes cost about 2.3 h of training on 2 cores
     # (`defective-cnn plan adaptive --device cpu-2core`), so the attacks use 200 images (Square and the sweep 100), as later_attacks.
+    # smoke: 50 seed images and 5 epochs a round, so that its Papernot substitute classifies some images right (with 20 and 2 it
+    # learnt nothing, and no image fooled it: every rate from it was empty)
     "adaptive": {
-        "smoke": dict(dataset=_FMNIST, arch="resnet18", targets=_AA_ROWS, n_eval=48, n_seed=20, rounds=2, lam=25.5, mixed_share=0.25,
-                      substitute_epochs=2, n_held_out=100, square_n_eval=16, square_queries=50, sweep_networks=["Standard CNN", "0.1-Bottom"],
+        "smoke": dict(dataset=_FMNIST, arch="resnet18", targets=_AA_ROWS, n_eval=48, n_seed=50, rounds=2, lam=25.5, mixed_share=0.25,
+                      substitute_epochs=5, n_held_out=100, square_n_eval=16, square_queries=50, sweep_networks=["Standard CNN", "0.1-Bottom"],
                       sweep_eps=[4, 8, 16, 32, 64, None], sweep_n_eval=16),
         "cpu": dict(dataset=_FMNIST, arch="resnet18", targets=_AA_ROWS, n_eval=200, n_seed=150, rounds=5, lam=25.5, mixed_share=0.5,
                     substitute_epochs=4, n_held_out=500, square_n_eval=100, square_queries=1000, sweep_networks=["Standard CNN", "0.1-Bottom"],
