@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from defective_cnn import adaptive, claims, freshness
+from defective_cnn.plan import substitute_costs
 from defective_cnn.cli import main
 from defective_cnn.settings import tested_config
 from defective_cnn.zoo import get_model, model_config, smoke_zoo_dir
@@ -125,7 +126,7 @@ def test_the_plan_prices_the_substitutes_and_status_lists_the_runs(capsys):
     assert main(["plan", "adaptive", "--device", "cpu-2core"]) == 0
     printed = capsys.readouterr().out
     assert "adaptive/cpu_seed2" in printed and "hours of substitute training on cpu-2core" in printed
-    subs = [r for r in __import__("defective_cnn.plan", fromlist=["x"]).substitute_costs([("adaptive", "cpu", dict(profile="cpu"))], "cpu-2core")]
+    subs = substitute_costs([("adaptive", "cpu", dict(profile="cpu"))], "cpu-2core")
     assert subs[0]["queries"] == 4 * (4800 + 5000) and f"{subs[0]['image_epochs']:,}" in printed
     assert main(["status", "adaptive"]) == 0
     status = capsys.readouterr().out
