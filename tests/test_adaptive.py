@@ -10,7 +10,7 @@ from torch import nn
 from defective_cnn import adaptive, claims, freshness
 from defective_cnn.plan import substitute_costs
 from defective_cnn.cli import main
-from defective_cnn.settings import tested_config
+from defective_cnn import settings  # not `import tested_config`: pytest would collect it as a test
 from defective_cnn.zoo import get_model, model_config, smoke_zoo_dir
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 def smoke_network(row: str | None = None):
     "A smoke network of the shared smoke zoo: Table 3's source (row None, seed 0) or the target of a paper row (seed 1)."
     config = (model_config("resnet18", dataset="fashion-mnist", profile="smoke", seed=0) if row is None
-              else tested_config(row, dataset="fashion-mnist", profile="smoke", seed=0))
+              else settings.tested_config(row, dataset="fashion-mnist", profile="smoke", seed=0))
     return get_model(config, zoo_dir=smoke_zoo_dir(), device="cpu")
 
 
