@@ -10,7 +10,7 @@ import inspect
 import json
 import math
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
@@ -29,12 +29,14 @@ from .transfer import keep_prob_tradeoff
 
 # %% auto #0
 __all__ = ['PROFILES', 'MIN_SEEDS', 'CONFIDENCE', 'BAND', 'VERDICTS', 'NO_CLAIM', 'SHOWN', 'NO_RUN', 'RULE', 'BOOTSTRAP',
-           'FIGURE5_P', 'LATER_ATTACKS', 'LATER_ENSEMBLE', 'TRIFEATURE_PAIRS', 'CLAIMS', 'LADDER_PROFILE', 'WITH_SIZE',
-           'LADDER_FIGURE', 'DIGEST_KEY', 'seed_interval', 'verdict', 'PaperCell', 'cell', 'paper_value', 'Claim',
-           'differences', 'seed_values', 'smallest_step', 'paper_smallest_step', 'later_attack', 'autoattack_claim',
-           'trifeature_claim', 'with_ladder', 'claims_table', 'claims_text', 'beyond_sentence', 'summary_sentence',
-           'claims_markdown', 'format_claims', 'autoattack_sentence', 'later_attacks_sentence', 'later_attacks_table',
-           'trifeature_sentence', 'scale_markdown', 'ladder_data', 'ladder_digest', 'ladder_figure']
+           'FIGURE5_P', 'LATER_ATTACKS', 'LATER_ENSEMBLE', 'ADAPTIVE_REFERENCE', 'ADAPTIVE_SOURCES', 'TRIFEATURE_PAIRS',
+           'CLAIMS', 'LADDER_PROFILE', 'WITH_SIZE', 'LADDER_FIGURE', 'DIGEST_KEY', 'seed_interval', 'verdict',
+           'PaperCell', 'cell', 'paper_value', 'Claim', 'differences', 'seed_values', 'smallest_step',
+           'paper_smallest_step', 'later_attack', 'autoattack_claim', 'adaptive_claim', 'square_claim', 'lead_change',
+           'lead_left_claim', 'trifeature_claim', 'with_ladder', 'claims_table', 'claims_text', 'beyond_sentence',
+           'summary_sentence', 'claims_markdown', 'format_claims', 'autoattack_sentence', 'later_attacks_sentence',
+           'later_attacks_table', 'trifeature_sentence', 'scale_markdown', 'ladder_data', 'ladder_digest',
+           'ladder_figure', 'adaptive_sentence']
 
 # %% ../nbs/26_claims.ipynb #70cc398d
 PROFILES = ("cpu", "gpu")  # the profiles the table has a column for, in that order
@@ -412,6 +414,41 @@ LATER_ATTACKS = ("DI-FGSM", "TI-FGSM", "SI-NI-FGSM", "VMI-FGSM", "VNI-FGSM")  # 
 LATER_ENSEMBLE = f"ensemble ({' + '.join(SETTINGS['later_attacks']['cpu']['ensemble_archs'])})"  # its source_name at cpu and gpu
 
 
+# %% ../nbs/26_claims.ipynb #5568f324
+ADAPTIVE_REFERENCE = "Table 3 source"  # adaptive.REFERENCE_SOURCE: the source_name of Table 3's own source in the adaptive CSV
+ADAPTIVE_SOURCES = ("Papernot substitute", "mixed substitute")  # the adaptive section's substitutes, by source_name
+
+
+def adaptive_claim(source: str, attack: str = "PGD16") -> Claim:
+    "A row beyond the paper: the 0.1-Bottom target against the standard one under `attack` from each one's own substitute `source`."
+    return Claim("Adaptive attacker", f"0.1-Bottom ahead of standard against {attack} from its own {source}", dict(target_name="0.1-Bottom"),
+                 dict(target_name="Standard CNN"), cells=dict(attack_label=attack, source_name=source), paper=None, sign=1,
+                 subject=f"{attack} from its own {source}")
+
+
+def square_claim(eps: int = 16) -> Claim:
+    "A row beyond the paper: the 0.1-Bottom target against the standard one under Square (L∞, `eps`) within the run's query budget."
+    return Claim("Square", f"0.1-Bottom ahead of standard against Square (ε {eps}, within the query budget)", dict(target_name="0.1-Bottom"),
+                 dict(target_name="Standard CNN"), cells=dict(attack_label=f"Square{eps}"), paper=None, sign=1, subject=f"Square (ε {eps})")
+
+
+def lead_change(rows: pd.DataFrame, source: str, attack: str = "PGD16") -> pd.DataFrame:
+    "Per seed: the 0.1-Bottom network's lead over standard against its own `source` minus its lead against Table 3's source (points)."
+    own = differences(adaptive_claim(source, attack), rows)
+    base = differences(replace(adaptive_claim(source, attack), cells=dict(attack_label=attack, source_name=ADAPTIVE_REFERENCE)), rows)
+    paired = own.merge(base, on=["group", "seed"], suffixes=("", "_reference"))
+    return pd.DataFrame(dict(group=paired.group, seed=paired.seed, value=paired.value - paired.value_reference,
+                             error=(paired.error ** 2 + paired.error_reference ** 2) ** 0.5,
+                             n_lowest=paired[["n_lowest", "n_lowest_reference"]].min(axis=1),
+                             n_highest=paired[["n_highest", "n_highest_reference"]].max(axis=1), runs=paired.runs))
+
+
+def lead_left_claim(source: str, attack: str = "PGD16") -> Claim:
+    "A row beyond the paper: how the 0.1-Bottom network's lead over standard under `attack` changes from Table 3's source to its own `source`."
+    return Claim("Adaptive attacker", f"0.1-Bottom's lead over standard, {attack}: against its own {source} minus against Table 3's source",
+                 {}, {}, quantity=lambda rows: lead_change(rows, source, attack), paper=None, sign=1,
+                 subject=f"lead left against its own {source}")
+
 # %% ../nbs/26_claims.ipynb #ee03b843
 TRIFEATURE_PAIRS = (("0.1-Bottom", "standard"), ("0.5-Bottom", "0.5-Top"))  # (row, reference): the mechanism, and its control
 
@@ -472,6 +509,7 @@ CLAIMS = [  # one entry per row of the table: the paper's numbers come from `pap
     *[later_attack(attack, source) for source in ("resnet18", LATER_ENSEMBLE) for attack in LATER_ATTACKS],
     autoattack_claim("Standard CNN"), autoattack_claim("Adversarial Training"),
     *[trifeature_claim(row, reference) for row, reference in TRIFEATURE_PAIRS],
+    *[adaptive_claim(source) for source in ADAPTIVE_SOURCES], square_claim(16), *[lead_left_claim(source) for source in ADAPTIVE_SOURCES],
 ]
 
 
@@ -641,7 +679,7 @@ def beyond_sentence(table: pd.DataFrame, profile: str = "cpu") -> str:
     """One sentence on the beyond-the-paper rows at `profile`: from each source, against which later transfer attacks the
     0.1-Bottom network is ahead of the standard one, behind it, or too close to call (by the interval of `RULE`; each by how
     much), and where it stands under AutoAttack; '' when no such row has a run at `profile`."""
-    rows = table[(table["where"] == BEYOND) & (table[f"{profile}_seeds"] > 0)]
+    rows = table[(table["where"] == BEYOND) & (table[f"{profile}_seeds"] > 0) & table.result.isin(["transfer", "autoattack"])]  # later attacks
     if rows.empty:
         return ""
     seeds = sorted(set(rows[f"{profile}_seeds"]))
@@ -943,3 +981,34 @@ def ladder_figure(path=None, out_dir=None, profile: str = "cpu", table: pd.DataF
              + (f"; stale: {', '.join(stale)}" if stale else "") + f")\nbeside each mean, its seeds; dotted: the {rung} rung, the claims table's size")
     return draw_ladder(gaps, data["networks"], rung_size(rung, profile)["training_macs"], data["marks"], title=title, path=path,
                        metadata={DIGEST_KEY: ladder_digest(data, profile)})
+
+# %% ../nbs/26_claims.ipynb #3b045bcb
+def adaptive_sentence(table: pd.DataFrame, profile: str = "cpu") -> str:
+    "Whether the defective network's lead survives an adaptive attacker at `profile`, from the claims table's adaptive rows (see above)."
+    rows = table[table.section == "adaptive"]
+    if rows.empty:
+        raise ValueError("the table has no row of the adaptive section (claims.adaptive_claim, square_claim, lead_left_claim)")
+    ran = rows[rows[f"{profile}_seeds"] > 0]
+    if ran.empty:
+        return (f"Against an adaptive attacker (substitutes trained on each target's labels, Square at ε 16; `adaptive` section): "
+                f"{NO_RUN} at `{profile}`, so whether the defence survives one is not known (`defective-cnn status adaptive` lists the runs, "
+                f"`defective-cnn plan adaptive --device cpu-2core` prices them).")
+    seeds = sorted(set(ran[f"{profile}_seeds"]))
+    few = seeds[0] < MIN_SEEDS
+    leads = ran[~ran.subject.str.startswith("lead left")]
+    said = _listed(f"{_gap(r, profile)} against {r.subject}" for _, r in leads.iterrows())
+    left = _listed(f"{_gap(r, profile)} ({r.subject.removeprefix('lead left ')})" for _, r in ran[ran.subject.str.startswith("lead left")].iterrows())
+    text = (f"Against an adaptive attacker at `{profile}` ({_listed(map(str, seeds))} seed{'s' if seeds != [1] else ''}; the 0.1-Bottom "
+            f"network's success defense rate minus the standard one's, mean [{CONFIDENCE * 100:.0f} % interval] and each seed): {said}"
+            + (f"; its lead against Table 3's source changes by {left}" if left else "") + ". ")
+    if few or len(leads) < sum(~rows.subject.str.startswith("lead left")):
+        return text + "Too few seeds or rows to say whether the defence survives an adaptive attacker."
+    verdicts = dict(zip(leads.subject, leads[f"{profile}_verdict"]))
+    behind = [s for s, v in verdicts.items() if v == SHOWN[1]]
+    close = [s for s, v in verdicts.items() if v == SHOWN[2]]
+    if behind:
+        return text + f"The defence does not survive an adaptive attacker: the 0.1-Bottom network is behind the standard one against {_listed(behind)}."
+    if close:
+        return text + f"Whether the defence survives an adaptive attacker is too close to call: against {_listed(close)} the interval holds 0."
+    return text + "The defence survives an adaptive attacker: the 0.1-Bottom network stays ahead of the standard one against every one of them."
+

@@ -189,7 +189,8 @@ def _selected_networks(args) -> dict:
 
 
 def _plan(args) -> int:
-    from defective_cnn.plan import format_chunks, format_plan, format_runs, gpu_chunks, plan_networks, plan_rows, run_costs
+    from defective_cnn.plan import (format_chunks, format_plan, format_runs, format_substitutes, gpu_chunks, plan_networks, plan_rows, run_costs,
+                                    substitute_costs)
 
     try:
         jobs = plan_jobs(args.sections, args.run, args.profile, args.param, args.runs)
@@ -197,6 +198,9 @@ def _plan(args) -> int:
         if len(jobs) > 1 and all(name is not None for _, name, _ in jobs):  # several named runs: each one's price
             out_dir = Path(args.runs).parent if args.runs else locate().out_dir  # what committed runs took, beside their price
             print("\n" + format_runs(run_costs(jobs, args.zoo, args.device, out_dir), args.device))
+        substitutes = format_substitutes(substitute_costs(jobs, args.device), args.device)
+        if substitutes:  # networks a run trains besides the zoo's (the adaptive section's substitutes): every run pays them
+            print("\n" + substitutes)
         if args.profile == "gpu" and args.run is None:  # the gpu sweep as device jobs, each chunk's measured cost
             print("\n" + format_chunks(gpu_chunks(load_runs(Path(args.runs) if args.runs else locate().runs_file), args.device), args.device))
     except (ValueError, FileNotFoundError) as e:

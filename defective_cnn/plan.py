@@ -19,16 +19,29 @@ from .later_attacks import later_attacks_networks
 from .reports import training_curves_networks
 from .robustness import adversarial_examples_networks, noise_networks, whitebox_networks
 from .scale import scale_networks
+from .settings import section_settings, tested_config
 from .shape import shuffle_networks, stylized_networks, trifeature_networks
 from .transfer import (TABLE2_KEEP_PROB, ablation_networks, ensemble_networks, graybox_networks, keep_prob_networks,
                                     transfer_networks)
 from .zoo import ModelConfig, default_zoo_dir, get_model, is_stored, model_config, network_columns
 
 # %% auto #0
-__all__ = ['SECTION_PLANS', 'SECTIONS', 'TRAIN_SIZES', 'INPUT_SIZES', 'THROUGHPUTS', 'DEVICES', 'GPU_JOB_MINUTES',
-           'GPU_JOB_RESERVE_MINUTES', 'RAY_INSTALL', 'section_networks', 'plan_networks', 'throughput', 'network_cost',
-           'plan_rows', 'format_plan', 'run_took', 'run_costs', 'format_runs', 'gpu_jobs', 'gpu_chunks', 'chunk_jobs',
-           'format_chunks', 'check_zoo_writable', 'train_network', 'require_ray', 'train_plan']
+__all__ = ['SECTION_PLANS', 'SECTIONS', 'TRAIN_SIZES', 'INPUT_SIZES', 'THROUGHPUTS', 'DEVICES', 'SECTION_SUBSTITUTES',
+           'GPU_JOB_MINUTES', 'GPU_JOB_RESERVE_MINUTES', 'RAY_INSTALL', 'adaptive_networks', 'section_networks',
+           'plan_networks', 'throughput', 'network_cost', 'plan_rows', 'format_plan', 'run_took', 'run_costs',
+           'format_runs', 'substitute_rounds', 'substitute_training', 'substitute_costs', 'format_substitutes',
+           'gpu_jobs', 'gpu_chunks', 'chunk_jobs', 'format_chunks', 'check_zoo_writable', 'train_network',
+           'require_ray', 'train_plan']
+
+# %% ../nbs/27_plan.ipynb #de9d5c69
+def adaptive_networks(profile: str = "cpu", seed: int = 0, dataset: str | None = None, arch: str | None = None, targets=None) -> dict:
+    "The adaptive section's zoo networks: 'source ARCH' (Table 3's source, seed `seed`) and each target by its row label (seed + 1)."
+    s = section_settings("adaptive", profile, dataset=dataset, arch=arch, targets=targets)
+    if not list(s["targets"]):
+        raise ValueError("targets must name at least one of the paper's rows, e.g. ['Standard CNN', '0.1-Bottom']")
+    common = dict(dataset=s["dataset"], profile=profile)
+    return {f"source {s['arch']}": model_config(s["arch"], seed=seed, **common),
+            **{row: tested_config(row, seed=seed, arch=s["arch"], **common) for row in s["targets"]}}
 
 # %% ../nbs/27_plan.ipynb #5ddbb252
 _ALWAYS_IGNORED = ("output_dir", "run_name", "requires")  # requires: the runner's (runs.yaml)
@@ -50,6 +63,8 @@ SECTION_PLANS = {
     "later_attacks": (later_attacks_networks, ("attacks", "attack_overrides", "n_eval", "aa_networks", "aa_n_eval")),
     "scale": (scale_networks, ()),  # every parameter of the scale section but the run's names picks networks (rungs, seed)
     "trifeature": (trifeature_networks, ()),  # issue 33: every parameter of the trifeature section picks networks
+    "adaptive": (adaptive_networks, ("n_eval", "n_seed", "rounds", "lam", "mixed_share", "substitute_epochs", "n_held_out", "square_n_eval",
+                                   "square_queries", "sweep_networks", "sweep_eps", "sweep_n_eval")),  # substitutes: `substitute_training`
 }
 SECTIONS = tuple(SECTION_PLANS)
 
@@ -247,6 +262,65 @@ def format_runs(rows: list[dict], device: str = "H100") -> str:
     measured = [r["hours"] for r in rows if r["hours"] is not None]
     lines.append(f"{len(rows)} runs: {sum(measured):.1f} hours of training on {device} ({DEVICES[device]})"
                  + (f"; {len(rows) - len(measured)} runs with a network of no measured throughput" if len(measured) < len(rows) else ""))
+    return "\n".join(lines)
+
+# %% ../nbs/27_plan.ipynb #d19c0549
+def substitute_rounds(n_seed: int, rounds: int) -> list[int]:
+    "The sizes of Papernot's training set at each training: n_seed · 2^r for r = 0 .. rounds (the last is the queries spent)."
+    if not isinstance(n_seed, int) or n_seed < 1 or not isinstance(rounds, int) or rounds < 0:
+        raise ValueError(f"n_seed must be an integer >= 1 and rounds an integer >= 0, got {n_seed!r} and {rounds!r}")
+    return [n_seed * 2 ** r for r in range(rounds + 1)]
+
+
+def substitute_training(profile: str = "cpu", seed: int = 0, dataset: str | None = None, arch: str | None = None, targets=None,
+                        n_seed: int | None = None, rounds: int | None = None, mixed_share: float | None = None,
+                        substitute_epochs: int | None = None, device: str = "H100") -> list[dict]:
+    "One row per substitute an adaptive run trains (two per target): queries, images, image-epochs and hours on `device` (None: not measured)."
+    s = section_settings("adaptive", profile, dataset=dataset, arch=arch, targets=targets, n_seed=n_seed, rounds=rounds,
+                         mixed_share=mixed_share, substitute_epochs=substitute_epochs)
+    config = model_config(s["arch"], dataset=s["dataset"], profile=profile, seed=seed)
+    training, epochs = config.train_profile(), s["substitute_epochs"]
+    n_train = min(training.n_train or TRAIN_SIZES[s["dataset"]], TRAIN_SIZES[s["dataset"]])
+    sizes = substitute_rounds(s["n_seed"], s["rounds"])
+    rate = throughput(s["arch"], INPUT_SIZES[s["dataset"]], training.width, device)
+    rows = []
+    for target in s["targets"]:
+        for setting, queries, image_epochs in (("Papernot substitute", sizes[-1], sum(sizes) * epochs),
+                                               ("mixed substitute", max(1, round(s["mixed_share"] * n_train)), max(1, round(s["mixed_share"] * n_train)) * epochs)):
+            rows.append(dict(name=f"{setting} of {target}", arch=s["arch"], width=training.width, dataset=s["dataset"], queries=queries,
+                             epochs=epochs, image_epochs=image_epochs, hours=None if rate is None else image_epochs / rate / 3600))
+    return rows
+
+# %% ../nbs/27_plan.ipynb #bd69cf45
+SECTION_SUBSTITUTES = {"adaptive": substitute_training}  # sections that train networks in the run besides the zoo's: their price
+
+
+def substitute_costs(jobs, device: str = "H100") -> list[dict]:
+    "Per (section, run name, parameters) job of a section in `SECTION_SUBSTITUTES`: what it trains in the run besides the zoo's networks."
+    rows = []
+    for section, name, parameters in jobs:
+        if section not in SECTION_SUBSTITUTES:
+            continue
+        builder = SECTION_SUBSTITUTES[section]
+        known = set(inspect.signature(builder).parameters) - {"device"}
+        subs = builder(**{k: v for k, v in (parameters or {}).items() if k in known}, device=device)
+        hours = [r["hours"] for r in subs]
+        rows.append(dict(run=f"{section}/{name}" if name else f"{section} (ad hoc)", substitutes=len(subs), queries=sum(r["queries"] for r in subs),
+                         image_epochs=sum(r["image_epochs"] for r in subs), hours=None if any(h is None for h in hours) else sum(hours)))
+    return rows
+
+
+def format_substitutes(rows: list[dict], device: str = "H100") -> str:
+    "`substitute_costs` as text: one line per run, then the total ('' when no job trains substitutes)."
+    if not rows:
+        return ""
+    lines = [f"{'run (substitutes, trained in the run)':<44} {'count':>8} {'queries':>9} {'image-epochs':>13} {'hours on ' + device:>18}"]
+    for r in rows:
+        hours = "not measured" if r["hours"] is None else f"{r['hours']:.2f}"
+        lines.append(f"{r['run']:<44} {r['substitutes']:>8} {r['queries']:>9,} {r['image_epochs']:>13,} {hours:>18}")
+    measured = [r["hours"] for r in rows if r["hours"] is not None]
+    lines.append(f"{len(rows)} runs: {sum(measured):.1f} hours of substitute training on {device} ({DEVICES[device]}), besides the networks above"
+                 + (f"; {len(rows) - len(measured)} runs of no measured throughput" if len(measured) < len(rows) else ""))
     return "\n".join(lines)
 
 # %% ../nbs/27_plan.ipynb #4b2f8d31

@@ -117,6 +117,14 @@ COMPARISONS = {  # the paper's table or figure -> section, result CSV, the colum
     # beyond the paper (issue 33): the shape bias on Trifeature cue-conflict images, each network against the standard one
     "Trifeature": dict(section="trifeature", result="conflict", by=["family", "network"], metric="shape_bias",
                        gap=dict(column="network", reference="standard", within=[]), bars=dict(x="network", hue="family"), where=BEYOND),
+    # beyond the paper (issue 34): each target against Table 3's source and its own substitutes (source_name: 'Table 3 source',
+    # 'Papernot substitute', 'mixed substitute'), and Square within its query budget
+    "Adaptive attacker": dict(section="adaptive", result="adaptive", by=["source_name", "target_name", "attack_label"], metric="success_defense_rate",
+                              gap=dict(column="target_name", reference="Standard CNN", within=["source_name", "attack_label"]),
+                              bars=dict(x="source_name", hue="target_name", panel="attack_label"), where=BEYOND),
+    "Square": dict(section="adaptive", result="square", by=["target_name", "attack_label"], metric="success_defense_rate",
+                   gap=dict(column="target_name", reference="Standard CNN", within=["attack_label"]), bars=dict(x="attack_label", hue="target_name"),
+                   where=BEYOND),
 }
 
 

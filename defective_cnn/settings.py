@@ -239,6 +239,35 @@ SETTINGS = {
         "paper": dict(arch="resnet18", p=[0.7, 0.5, 0.3, 0.1], top_p=[0.5], baselines=["spatial_dropout", "dropblock"],
                       decodability=["standard", "0.7-Bottom", "0.5-Bottom", "0.3-Bottom", "0.1-Bottom", "0.5-Top", "SpatialDropout", "DropBlock"]),
     },
+    # Issue 34, beyond the paper: an attacker who adapts. Networks: Table 3's standard source `arch` (seed) and `targets` by row
+    # label (seed + 1), the transfer and later_attacks sections' (shared through the zoo). Per target, two ResNet-18 substitutes
+    # trained in the run on the target's labels (adaptive.py, with train.train): Papernot et al. 2017 from `n_seed` test images (the
+    # paper's 150) not among the evaluated ones, `rounds` Jacobian augmentations of step `lam` (0-255 scale), n_seed·2^rounds queries;
+    # Mahmood et al. 2021's mixed attacker on `mixed_share` of the target's training images (cpu: 5000 of 10 000 queries); each
+    # trained `substitute_epochs` per round; agreement with the target on `n_held_out` other test images. Then PGD16 and MI-FGSM16
+    # from each substitute to its own target and from Table 3's source to all, on `n_eval` of Table 3's images (a smaller stratified
+    # sample is a subset of a larger one); Square (L-inf, ε 16) within `square_queries` queries per image on the first
+    # `square_n_eval` of them; PGD against ε (`sweep_eps`, None: unbounded; 20 steps of ε/8), transferred and white-box, on
+    # `sweep_networks` with `sweep_n_eval` images. cpu: its substitutes cost about 2.3 h of training on 2 cores
+    # (`defective-cnn plan adaptive --device cpu-2core`), so the attacks use 200 images (Square and the sweep 100), as later_attacks.
+    # smoke: 50 seed images and 5 epochs a round, so that its Papernot substitute classifies some images right (with 20 and 2 it
+    # learnt nothing, and no image fooled it: every rate from it was empty)
+    "adaptive": {
+        "smoke": dict(dataset=_FMNIST, arch="resnet18", targets=_AA_ROWS, n_eval=48, n_seed=50, rounds=2, lam=25.5, mixed_share=0.25,
+                      substitute_epochs=5, n_held_out=100, square_n_eval=16, square_queries=50, sweep_networks=["Standard CNN", "0.1-Bottom"],
+                      sweep_eps=[4, 8, 16, 32, 64, None], sweep_n_eval=16),
+        "cpu": dict(dataset=_FMNIST, arch="resnet18", targets=_AA_ROWS, n_eval=200, n_seed=150, rounds=5, lam=25.5, mixed_share=0.5,
+                    substitute_epochs=4, n_held_out=500, square_n_eval=100, square_queries=1000, sweep_networks=["Standard CNN", "0.1-Bottom"],
+                    sweep_eps=[4, 8, 16, 32, 64, None], sweep_n_eval=100),
+        # gpu: Table 3's gpu images (5000); the substitutes at the gpu profile's 15 epochs; Square at AutoAttack's 5000 queries on 1000
+        "gpu": dict(dataset=_FMNIST, arch="resnet18", targets=_AA_ROWS, n_eval=5000, n_seed=150, rounds=5, lam=25.5, mixed_share=0.5,
+                    substitute_epochs=15, n_held_out=2000, square_n_eval=1000, square_queries=5000, sweep_networks=["Standard CNN", "0.1-Bottom"],
+                    sweep_eps=[4, 8, 16, 32, 64, None], sweep_n_eval=1000),
+        # paper: CIFAR-10, Table 3's 5000 images, the substitutes at Papernot et al.'s 10 epochs a round
+        "paper": dict(dataset="cifar10", arch="resnet18", targets=_AA_ROWS, n_eval=5000, n_seed=150, rounds=5, lam=25.5, mixed_share=0.5,
+                      substitute_epochs=10, n_held_out=2000, square_n_eval=1000, square_queries=5000, sweep_networks=["Standard CNN", "0.1-Bottom"],
+                      sweep_eps=[4, 8, 16, 32, 64, None], sweep_n_eval=1000),
+    },
 }
 
 # %% ../nbs/11_settings.ipynb #beea6f43

@@ -274,8 +274,9 @@ def test_no_lucky_in_size_and_no_verdict_beyond_the_paper(committed):
         centre = 1.0 if r.kind == "ratio" else 0.0
         assert (r.cpu_low <= centre <= r.cpu_high) == r.cpu_verdict.endswith("too close to call"), r.claim
     beyond = committed[committed["where"] == "beyond the paper"]
-    unjudged = beyond.cpu_verdict.str.startswith("no claim") | ((beyond.cpu_seeds == 0) & (beyond.cpu_verdict == NO_RUN))  # a row not run yet
-    assert unjudged.all() and not beyond.cpu_verdict.isin(VERDICTS).any()
+    ran = beyond.cpu_seeds > 0  # a row beyond the paper without a run yet (the adaptive section's before its runs) says so
+    assert beyond[ran].cpu_verdict.str.startswith("no claim").all() and not beyond.cpu_verdict.isin(VERDICTS).any()
+    assert (beyond[~ran].cpu_verdict == NO_RUN).all()
 
 
 VERDICT_QUOTE = re.compile(r'"([^"]+)" is (in size|in direction|too close to call|not reproduced|open)')
@@ -329,3 +330,18 @@ def test_readme_says_how_many_seeds_the_rows_rest_on(committed):
     table4 = paper_rows[paper_rows["where"] == "Table 4"]
     assert "Table 4's are the network seeds inside one run, on the same 100 images" in readme
     assert (table4.cpu_runs == "cpu").all() and (table4.cpu_n_lowest == 100).all()
+
+
+ADAPTIVE_BLOCK = re.compile(r"<!-- adaptive:begin -->\n(.*?)<!-- adaptive:end -->", re.S)
+
+
+def test_the_adaptive_sentence_is_generated_from_the_csvs(committed):
+    "README.md and docs/results.md say what `adaptive_sentence` finds in the committed adaptive runs (before any: that there is none)."
+    from defective_cnn.claims import adaptive_sentence
+
+    sentence = adaptive_sentence(committed, "cpu")
+    for path in (REPO / "README.md", REPO / "docs" / "results.md"):
+        blocks = ADAPTIVE_BLOCK.findall(path.read_text(encoding="utf-8"))
+        assert blocks == [sentence + "\n"], f"{path.name}: regenerate its adaptive block with tools/regenerate_blocks.py"
+    if committed[committed.section == "adaptive"].cpu_seeds.max() == 0:
+        assert NO_RUN in sentence and "not known" in sentence  # no number before a run

@@ -43,7 +43,7 @@ def test_parameters_cell_holds_literals_only(section):
 
 # Two halves, run by two files (test_sections_smoke_more.py is the other) so that pytest's two workers run them at once;
 # the seeds report comes last in its half and summarises the runs beside it.
-HALVES = (["transfer", "ablation", "adversarial_examples", "decision", "ensemble", "graybox", "keep_prob", "scale", "trifeature"],
+HALVES = (["transfer", "ablation", "adversarial_examples", "decision", "ensemble", "graybox", "keep_prob", "scale", "trifeature", "adaptive"],
           ["later_attacks", "noise", "shuffle", "stylized", "training_curves", "whitebox", "seeds"])
 HALF = HALVES[0]
 

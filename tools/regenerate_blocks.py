@@ -1,10 +1,10 @@
-"""Rewrite the generated blocks of README.md (claims table and its sentences; the scale table) and docs/results.md (the later attacks; the scale table),
-and the Trifeature sentence in README.md, and the figure of every committed scale run (docs/scale_ladder.png), from the committed CSVs, as tests/test_claims.py expects them.
+"""Rewrite the generated blocks of README.md (claims table and its sentences; the adaptive attacker's sentence; the Trifeature sentence; the scale table) and docs/results.md (the later attacks; the adaptive attacker; the scale table),
+and the figure of every committed scale run (docs/scale_ladder.png), from the committed CSVs, as tests/test_claims.py expects them.
 Run from the checkout: .venv/bin/python tools/regenerate_blocks.py"""
 import re
 from pathlib import Path
 
-from defective_cnn.claims import (LADDER_FIGURE, autoattack_sentence, beyond_sentence, claims_markdown, claims_table,
+from defective_cnn.claims import (LADDER_FIGURE, adaptive_sentence, autoattack_sentence, beyond_sentence, claims_markdown, claims_table,
                                   ladder_figure, later_attacks_sentence, later_attacks_table, scale_markdown, trifeature_sentence)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,6 +31,9 @@ if __name__ == "__main__":
     results = replace_block(REPO / "docs" / "results.md", "beyond", beyond)
     scale_block = scale_markdown(RUNS)
     scale = replace_block(REPO / "README.md", "scale", scale_block) | replace_block(REPO / "docs" / "results.md", "scale", scale_block)
+    adaptive = adaptive_sentence(table, "cpu")
+    adaptive_block = replace_block(REPO / "README.md", "adaptive", adaptive) | replace_block(REPO / "docs" / "results.md", "adaptive", adaptive)
     ladder_figure(REPO / LADDER_FIGURE, RUNS, table=table)
     print(f"README.md claims block {'rewritten' if readme else 'unchanged'}, scale block {'rewritten' if scale else 'unchanged'}; "
-          f"docs/results.md beyond block {'rewritten' if results else 'unchanged'}; {LADDER_FIGURE} drawn")
+          f"docs/results.md beyond block {'rewritten' if results else 'unchanged'}; adaptive blocks {'rewritten' if adaptive_block else 'unchanged'}; "
+          f"{LADDER_FIGURE} drawn")
