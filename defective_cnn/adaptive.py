@@ -16,10 +16,9 @@ import torchattacks
 from .attacks import PIXEL_MAX, attack_mode, check_images, check_labels, check_steps, to_unit_scale
 from .data import BatchAugment, ImageData, TensorImageDataset, load_dataset, stratified_subset
 from .evaluate import generate_adversarial_set, predict, quantize_adversarial, to_uint8, transfer_table
-from .plan import adaptive_networks, substitute_training  # the section's networks and their price (kept in plan)
 from .settings import paper_attacks
 from .train import get_profile, train
-from .transfer import target_columns
+from .transfer import adaptive_networks, target_columns
 from .zoo import TrainedModel, build_untrained, dataset_overrides, model_config
 
 # %% auto #0

@@ -21,27 +21,17 @@ from .robustness import adversarial_examples_networks, noise_networks, whitebox_
 from .scale import scale_networks
 from .settings import section_settings, tested_config
 from .shape import shuffle_networks, stylized_networks, trifeature_networks
-from .transfer import (TABLE2_KEEP_PROB, ablation_networks, ensemble_networks, graybox_networks, keep_prob_networks,
+from .transfer import (TABLE2_KEEP_PROB, adaptive_networks, ablation_networks, ensemble_networks, graybox_networks, keep_prob_networks,
                                     transfer_networks)
 from .zoo import ModelConfig, default_zoo_dir, get_model, is_stored, model_config, network_columns
 
 # %% auto #0
 __all__ = ['SECTION_PLANS', 'SECTIONS', 'TRAIN_SIZES', 'INPUT_SIZES', 'THROUGHPUTS', 'DEVICES', 'SECTION_SUBSTITUTES',
-           'GPU_JOB_MINUTES', 'GPU_JOB_RESERVE_MINUTES', 'RAY_INSTALL', 'adaptive_networks', 'section_networks',
-           'plan_networks', 'throughput', 'network_cost', 'plan_rows', 'format_plan', 'run_took', 'run_costs',
-           'format_runs', 'substitute_rounds', 'substitute_training', 'substitute_costs', 'format_substitutes',
-           'gpu_jobs', 'gpu_chunks', 'chunk_jobs', 'format_chunks', 'check_zoo_writable', 'train_network',
-           'require_ray', 'train_plan']
-
-# %% ../nbs/27_plan.ipynb #de9d5c69
-def adaptive_networks(profile: str = "cpu", seed: int = 0, dataset: str | None = None, arch: str | None = None, targets=None) -> dict:
-    "The adaptive section's zoo networks: 'source ARCH' (Table 3's source, seed `seed`) and each target by its row label (seed + 1)."
-    s = section_settings("adaptive", profile, dataset=dataset, arch=arch, targets=targets)
-    if not list(s["targets"]):
-        raise ValueError("targets must name at least one of the paper's rows, e.g. ['Standard CNN', '0.1-Bottom']")
-    common = dict(dataset=s["dataset"], profile=profile)
-    return {f"source {s['arch']}": model_config(s["arch"], seed=seed, **common),
-            **{row: tested_config(row, seed=seed, arch=s["arch"], **common) for row in s["targets"]}}
+           'GPU_JOB_MINUTES', 'GPU_JOB_RESERVE_MINUTES', 'RAY_INSTALL', 'section_networks', 'plan_networks',
+           'throughput', 'network_cost', 'plan_rows', 'format_plan', 'run_took', 'run_costs', 'format_runs',
+           'substitute_rounds', 'substitute_training', 'substitute_costs', 'format_substitutes', 'gpu_jobs',
+           'gpu_chunks', 'chunk_jobs', 'format_chunks', 'check_zoo_writable', 'train_network', 'require_ray',
+           'train_plan']
 
 # %% ../nbs/27_plan.ipynb #5ddbb252
 _ALWAYS_IGNORED = ("output_dir", "run_name", "requires")  # requires: the runner's (runs.yaml)

@@ -24,7 +24,8 @@ __all__ = ['TABLE2_KEEP_PROB', 'GRID_TABLES', 'GRAYBOX_TABLES', 'ABLATION_TABLES
            'graybox_table', 'keep_prob_tradeoff', 'keep_prob_configs', 'tradeoff_points', 'tradeoff_summary',
            'paper_tradeoff', 'ablation_table', 'ablation_attacks', 'is_ensemble_row', 'ablation_rows',
            'ablation_configs', 'ablation_results', 'cw_success_by_steps', 'transfer_networks', 'table_part',
-           'ensemble_networks', 'graybox_networks', 'keep_prob_networks', 'ablation_networks', 'ablation_members']
+           'ensemble_networks', 'graybox_networks', 'keep_prob_networks', 'ablation_networks', 'ablation_members',
+           'adaptive_networks']
 
 # %% ../nbs/12_transfer.ipynb #e850ca7a
 def _module(model):
@@ -445,3 +446,13 @@ def ablation_members(networks: dict) -> dict:
             row, k = name.rsplit(" [", 1)
             rows.setdefault(row, {})[int(k.rstrip("]"))] = value
     return {row: [members[k] for k in sorted(members)] for row, members in rows.items()}
+
+# %% ../nbs/12_transfer.ipynb #de9d5c69
+def adaptive_networks(profile: str = "cpu", seed: int = 0, dataset: str | None = None, arch: str | None = None, targets=None) -> dict:
+    "The adaptive section's zoo networks: 'source ARCH' (Table 3's source, seed `seed`) and each target by its row label (seed + 1)."
+    s = section_settings("adaptive", profile, dataset=dataset, arch=arch, targets=targets)
+    if not list(s["targets"]):
+        raise ValueError("targets must name at least one of the paper's rows, e.g. ['Standard CNN', '0.1-Bottom']")
+    common = dict(dataset=s["dataset"], profile=profile)
+    return {f"source {s['arch']}": model_config(s["arch"], seed=seed, **common),
+            **{row: tested_config(row, seed=seed, arch=s["arch"], **common) for row in s["targets"]}}
