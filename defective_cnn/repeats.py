@@ -271,9 +271,10 @@ def _draw_bars(summary: pd.DataFrame, spec: dict, title: str):
     for i, (ax, name) in enumerate(zip(axes[:, 0], panels)):
         part = summary if name is None else summary[summary[panel] == name]
         sns.barplot(data=part, x=x, y=metric, hue=hue, order=xs, hue_order=hues, errorbar=None, palette="tab10", ax=ax, legend=i == 0)
-        for bars, level in zip(ax.containers, hues):  # one container per hue level, its bars in the order of xs
-            rows = part[part[hue] == level].set_index(x).reindex(xs)
-            ax.vlines([b.get_x() + b.get_width() / 2 for b in bars], rows[f"{metric}_lowest"], rows[f"{metric}_highest"], color="black", lw=1.2)
+        for bars, level in zip(ax.containers, hues):  # one container per hue level; a bar per x that level has, at x's index (± dodge)
+            centres = [b.get_x() + b.get_width() / 2 for b in bars]
+            rows = part[part[hue] == level].set_index(x).reindex([xs[round(c)] for c in centres])
+            ax.vlines(centres, rows[f"{metric}_lowest"], rows[f"{metric}_highest"], color="black", lw=1.2)
         ax.set(title=f"{panel.removesuffix('_name').replace('_', ' ')}: {name}" if panel else "", xlabel="", ylabel=metric.replace("_", " "), ylim=(0, 1.02))
     sns.move_legend(axes[0, 0], "upper left", bbox_to_anchor=(1.01, 1), title=hue.replace("_", " "), frameon=False)
     seeds = f"{summary.n_seeds.min()}" + (f"–{summary.n_seeds.max()}" if summary.n_seeds.max() != summary.n_seeds.min() else "")

@@ -1,5 +1,4 @@
 "An attacker who adapts (issue 34): a substitute trained on a target's labels agrees with it more than an independently trained network, Square stays within ε and its query budget, the ε sweep rises, the claims rows read the section's CSVs, and the plan prices the substitutes."
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -7,11 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-from defective_cnn import adaptive, claims, freshness
+from defective_cnn import adaptive, claims
 from defective_cnn.plan import substitute_costs
 from defective_cnn.cli import main
 from defective_cnn import settings  # not `import tested_config`: pytest would collect it as a test
 from defective_cnn.zoo import get_model, model_config, smoke_zoo_dir
+from fake_runs import write_run, write_runs_file
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[1]
@@ -88,26 +88,18 @@ def test_the_eps_sweep_rises_on_the_standard_network(parts):
 def test_claims_rows_read_the_sections_csvs(tmp_path):
     "The adaptive rows of the claims table match the section's CSV layout (source and target names, attack labels) and give the sentence."
     assert claims.ADAPTIVE_REFERENCE == adaptive.REFERENCE_SOURCE
-    folder = tmp_path / "adaptive"
-    folder.mkdir()
-    notebook = REPO / "nbs" / "adaptive.ipynb"
-    runs = []
+    runs = {}
     for seed in range(3):
-        run = "cpu" if seed == 0 else f"cpu_seed{seed}"
-        (folder / f"{run}.json").write_text(json.dumps(dict(
-            format=freshness.MANIFEST_FORMAT, section="adaptive", run=run, status="ok", parameters=dict(profile="cpu", seed=seed),
-            notebook_code=freshness.notebook_code_hash(notebook), sources=freshness.source_hashes(notebook), networks={}, data={})))
-        (folder / f"{run}.ipynb").write_text("{}")
         rows = [dict(source_name=source, target_name=target, attack_label=attack, n_eval=200, profile="cpu", seed=seed,
                      success_defense_rate=rate + (0.3 if target == "0.1-Bottom" and source == adaptive.REFERENCE_SOURCE else
                                                   0.05 + 0.05 * seed if target == "0.1-Bottom" else 0))
                 for source, rate in ((adaptive.REFERENCE_SOURCE, 0.5), ("Papernot substitute", 0.2), ("mixed substitute", 0.3))
                 for target in ("Standard CNN", "0.1-Bottom") for attack in adaptive.ADAPTIVE_ATTACKS]
-        pd.DataFrame(rows).to_csv(folder / f"{run}_adaptive.csv", index=False)
-        pd.DataFrame([dict(target_name=t, attack_label="Square16", success_defense_rate=r, n_eval=90, profile="cpu", seed=seed)
-                      for t, r in (("Standard CNN", 0.1), ("0.1-Bottom", 0.5))]).to_csv(folder / f"{run}_square.csv", index=False)
-        runs.append(run)
-    (tmp_path / "runs.yaml").write_text("adaptive:\n" + "".join(f"  {r}: {{profile: cpu, seed: {i}}}\n" for i, r in enumerate(runs)))
+        square = [dict(target_name=t, attack_label="Square16", success_defense_rate=r, n_eval=90, profile="cpu", seed=seed)
+                  for t, r in (("Standard CNN", 0.1), ("0.1-Bottom", 0.5))]
+        parameters = dict(profile="cpu", seed=seed)
+        runs[write_run(tmp_path, "adaptive", "cpu" if seed == 0 else f"cpu_seed{seed}", parameters, dict(adaptive=rows, square=square))] = parameters
+    write_runs_file(tmp_path, "adaptive", runs)
     chosen = [c for c in claims.CLAIMS if c.section == "adaptive"]
     assert len(chosen) == 5
     table = claims.claims_table(tmp_path, claims=chosen, profiles=("cpu",))

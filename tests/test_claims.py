@@ -1,6 +1,5 @@
 """The README's claims table is the one `claims` makes from the committed CSVs, some of its rows recomputed here from the raw CSVs;
 the verdict rule on hand-made rows, each path; the numbers and verdicts the results page quotes; a gpu run fills its column."""
-import json
 import re
 from pathlib import Path
 
@@ -8,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from defective_cnn import freshness
+from fake_runs import write_run, write_runs_file
 from defective_cnn.claims import (BAND, CLAIMS, DIGEST_KEY, LADDER_FIGURE, NO_RUN, VERDICTS, Claim, autoattack_sentence, beyond_sentence,
                                   claims_markdown, claims_table, differences, format_claims, ladder_data, ladder_digest, later_attacks_sentence,
                                   later_attacks_table, scale_markdown, seed_interval, smallest_step, verdict)
@@ -145,17 +144,9 @@ def test_verdict_refuses_what_it_cannot_judge():
 
 
 def fake_gpu_run(folder: Path, seed: int, standard: float, defective: float):
-    (folder / "transfer").mkdir(parents=True, exist_ok=True)
-    run = f"gpu_seed{seed}"
-    notebook = REPO / "nbs" / "transfer.ipynb"  # a current manifest: the notebook and package code of now, no network or data read
-    (folder / "transfer" / f"{run}.json").write_text(json.dumps(
-        dict(format=freshness.MANIFEST_FORMAT, section="transfer", run=run, status="ok", parameters=dict(profile="gpu", seed=seed),
-             notebook_code=freshness.notebook_code_hash(notebook), sources=freshness.source_hashes(notebook), networks={}, data={})))
-    (folder / "transfer" / f"{run}.ipynb").write_text("{}")
-    pd.DataFrame(dict(source_name="resnet18", target_arch="resnet18", defect=["standard", "0.3-Bottom"], n_eval=[4600, 4500],
-                      success_defense_rate=[standard, defective], profile="gpu", seed=seed)
-                 ).to_csv(folder / "transfer" / f"{run}_table3.csv", index=False)
-    return run
+    table3 = pd.DataFrame(dict(source_name="resnet18", target_arch="resnet18", defect=["standard", "0.3-Bottom"], n_eval=[4600, 4500],
+                               success_defense_rate=[standard, defective], profile="gpu", seed=seed))
+    return write_run(folder, "transfer", f"gpu_seed{seed}", dict(profile="gpu", seed=seed), dict(table3=table3))
 
 
 def test_a_gpu_run_fills_the_gpu_column(tmp_path):
@@ -178,22 +169,14 @@ def test_a_gpu_run_fills_the_gpu_column(tmp_path):
 
 def test_later_attack_rows_read_the_sections_csvs(tmp_path):
     "The beyond-the-paper rows match the later_attacks section's CSV layout (its target and source names, attack labels)."
-    folder = tmp_path / "later_attacks"
-    folder.mkdir()
-    notebook = REPO / "nbs" / "later_attacks.ipynb"
-    rows = []
+    runs = {}
     for seed in range(3):
-        run = "gpu" if seed == 0 else f"gpu_seed{seed}"
-        (folder / f"{run}.json").write_text(json.dumps(dict(
-            format=freshness.MANIFEST_FORMAT, section="later_attacks", run=run, status="ok", parameters=dict(profile="gpu", seed=seed),
-            notebook_code=freshness.notebook_code_hash(notebook), sources=freshness.source_hashes(notebook), networks={}, data={})))
-        (folder / f"{run}.ipynb").write_text("{}")
         frame = pd.DataFrame(dict(source_name="resnet18", target_name=["Standard CNN", "0.1-Bottom", "Adversarial Training"],
                                   attack_label="DI-FGSM16", defect=["standard", "0.1-Bottom", "standard"], n_eval=200,
                                   success_defense_rate=[0.5, 0.6 + 0.1 * seed, 0.9], profile="gpu", seed=seed))
-        frame.to_csv(folder / f"{run}_transfer.csv", index=False)
-        rows.append(run)
-    (tmp_path / "runs.yaml").write_text("later_attacks:\n" + "".join(f"  {r}: {{profile: gpu, seed: {i}}}\n" for i, r in enumerate(rows)))
+        parameters = dict(profile="gpu", seed=seed)
+        runs[write_run(tmp_path, "later_attacks", "gpu" if seed == 0 else f"gpu_seed{seed}", parameters, dict(transfer=frame))] = parameters
+    write_runs_file(tmp_path, "later_attacks", runs)
     di = [c for c in CLAIMS if c.section == "later_attacks" and "DI-FGSM" in c.claim and c.cells["source_name"] == "resnet18"]
     assert len(di) == 1
     row = claims_table(tmp_path, claims=di).iloc[0]
