@@ -172,7 +172,7 @@ def paper_partner(frame, name: str = "", main=()) -> str | None:
 def table_columns(frame, name: str = "") -> tuple[list, list, list]:
     "(columns shown, columns the same in every row, percentage columns) of a results table `name`: see the text above."
     columns = [c for c in frame.columns if c not in _HIDDEN and frame[c].notna().any()]
-    varying = [c for c in columns if len(frame) == 1 or frame[c].astype(str).nunique() > 1]
+    varying = [c for c in columns if len(frame) == 1 or frame[c].astype(str).nunique(dropna=False) > 1]  # empty in some rows: varies
     constant = [c for c in columns if c not in varying]
     measures = [c for c in frame.columns if c not in _HIDDEN and _is_number(frame[c]) and _MEASURE.search(c)]  # empty ones too
     papers = [c for c in measures if c.endswith("paper")]
