@@ -156,6 +156,10 @@ THROUGHPUTS = [
          how="tests/benchmarks/bench_models.py --threads 2 --steps 10 --width 0.125: the 0.1-Bottom step, channels-last (standard: "
              "136 images/s), on the 2-core VM shared with a training run and other tests (load average 2-4); the same run measured "
              "width 0.25 at 92 and width 0.5 at 46 images/s, 4x below issue 35's rows above, so this price is pessimistic"),
+    dict(device="cpu-2core", arch="resnet18", input_size=32, width=0.25, images_per_s=625.0, measured="2026-12-07",
+         how="the run trifeature/cpu (20 networks on 32x32 Trifeature images, 10000 images a 6-epoch network, batch 128): an epoch took "
+             "a median 16 s (14-23 s over its 120 epochs), test evaluation of 2000 images included, 2 threads, on an Intel Xeon with "
+             "AVX-512 (the 28x28 rows above: AVX2, about half as fast as this processor at quarter width)"),
 ]
 DEVICES = {"H100": "NVIDIA H100 80GB (one GPU)", "H200": "NVIDIA H200 (one GPU)", "cpu-2core": "the 2-core development VM (CPU)"}
 

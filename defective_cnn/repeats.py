@@ -327,9 +327,15 @@ def summarise_all(runs_dir=None, profile: str | None = None, comparisons=None, n
 
 
 def runs_read(comparisons, runs_dir=None, profile: str | None = None, nbs_dir=None) -> list:
-    "'section/run' of every run whose results the summaries of `comparisons` rest on."
+    """'section/run' of every run whose results the summaries of `comparisons` rest on, and of every run of their sections that
+    `runs_dir/runs.yaml` names at `profile` and that has not run yet: a report that read them is out of date once one lands."""
+    runs_dir = Path(runs_dir) if runs_dir is not None else freshness.locate().out_dir
     specs = [comparison_spec(name) for name in comparisons]
-    return sorted({f"{spec['section']}/{run}" for spec in specs for run in gather(spec["section"], spec["result"], profile, runs_dir, nbs_dir).get("run", [])})
+    read = {f"{spec['section']}/{run}" for spec in specs for run in gather(spec["section"], spec["result"], profile, runs_dir, nbs_dir).get("run", [])}
+    named = freshness.load_runs(runs_dir / "runs.yaml") if (runs_dir / "runs.yaml").exists() else {}
+    read |= {f"{section}/{run}" for section in {spec["section"] for spec in specs} for run, parameters in named.get(section, {}).items()
+             if profile is None or parameters.get("profile") == profile}
+    return sorted(read)
 
 
 def record_reads(output_dir, run_name: str, names) -> Path:

@@ -248,8 +248,8 @@ SETTINGS = {
     # from each substitute to its own target and from Table 3's source to all, on `n_eval` of Table 3's images (a smaller stratified
     # sample is a subset of a larger one); Square (L-inf, ε 16) within `square_queries` queries per image on the first
     # `square_n_eval` of them; PGD against ε (`sweep_eps`, None: unbounded; 20 steps of ε/8), transferred and white-box, on
-    # `sweep_networks` with `sweep_n_eval` images. cpu: its substitutes cost about 2.3 h of training on 2 cores
-    # (`defective-cnn plan adaptive --device cpu-2core`), so the attacks use 200 images (Square and the sweep 100), as later_attacks.
+    # `sweep_networks` with `sweep_n_eval` images. cpu: the attacks use 200 images (Square and the sweep 100), as later_attacks; the
+    # first run (adaptive/cpu, 2 cores) trained its eight substitutes in 7.4 of its 14.6 minutes (`defective-cnn plan adaptive` prices them).
     # smoke: 50 seed images and 5 epochs a round, so that its Papernot substitute classifies some images right (with 20 and 2 it
     # learnt nothing, and no image fooled it: every rate from it was empty)
     "adaptive": {

@@ -83,8 +83,8 @@ KNOWN_STALE = {
 # by one across sessions (a run's networks do not survive a change of machine); a listed run that lands fails the test
 # until it is taken off the list, and a run of another section that is not run still fails.
 NOT_YET_RUN = {"scale": "issue 35's ladder: each named run lands in a session of its own (defective-cnn plan scale prices them)",
-               "trifeature": "issue 33: three cpu runs of about an hour each on 2 cores, landed by the lead after the section (defective-cnn plan trifeature prices them)",
-               "adaptive": "issue 34: three cpu runs (their substitutes about 2.3 h of training each on 2 cores; defective-cnn plan adaptive prices them)"}
+               "trifeature": "issue 33: three cpu runs of about 35 minutes each on 2 cores (20 networks); they land one by one",
+               "adaptive": "issue 34: three cpu runs of about 15 minutes each on 2 cores (defective-cnn plan adaptive prices them); they land one by one"}
 
 
 def test_committed_runs_are_current_or_known_stale(before):
@@ -148,7 +148,7 @@ def test_code_of_a_module_stales_the_runs_that_use_it(tree, before, module):
     already = {run for run, (_, changed) in before.items() if f"module {module}" in changed}  # stale already: recorded with older code
     using = runs_using(tree, module)
     assert stale == using - already, (module, sorted(stale), sorted(already), sorted(using))
-    named = {"decision.py": {"decision"}, "robustness.py": {"whitebox", "noise", "adversarial_examples", "scale"}, "shape.py": {"shuffle", "stylized", "scale"}}
+    named = {"decision.py": {"decision"}, "robustness.py": {"whitebox", "noise", "adversarial_examples", "scale"}, "shape.py": {"shuffle", "stylized", "scale", "trifeature", "seeds"}}
     assert {name.split("/")[0] for name in using} == named[module]
 
 
