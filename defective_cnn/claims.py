@@ -915,9 +915,12 @@ def trifeature_sentence(table: pd.DataFrame, profile: str = "cpu") -> str:
         return text + f"Too few seeds (fewer than {MIN_SEEDS}) to say whether the paper's mechanism shows here."
     if mechanism == "ahead" and control == "ahead":
         return text + "The paper's mechanism shows here: bottom masks raise the shape bias, and more than the same masks in the top blocks."
-    if mechanism == "ahead":
-        return text + ("Bottom masks raise the shape bias, but not beyond the same masks in the top blocks, so this does not single "
+    if mechanism == "ahead" and control == "behind":
+        return text + ("Bottom masks raise the shape bias, but less than the same masks in the top blocks, so this does not single "
                        "out the paper's mechanism.")
+    if mechanism == "ahead":
+        return text + (f"Bottom masks raise the shape bias; whether more than the same masks in the top blocks (the control, at keep "
+                       f"probability 0.5) is too close to call at {seeds} seeds, so the bottom blocks are not yet singled out.")
     where = "below" if mechanism == "behind" else "not distinguishable from"
     return text + f"The paper's mechanism does not show here: the 0.1-Bottom network's shape bias is {where} the standard one's."
 

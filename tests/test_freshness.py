@@ -82,9 +82,7 @@ KNOWN_STALE = {
 # Named runs not executed yet, each for a reason: issue 35's scale ladder is 15 runs of up to 2.5 h on 2 cores, landed one
 # by one across sessions (a run's networks do not survive a change of machine); a listed run that lands fails the test
 # until it is taken off the list, and a run of another section that is not run still fails.
-NOT_YET_RUN = {"scale": "issue 35's ladder: each named run lands in a session of its own (defective-cnn plan scale prices them)",
-               "trifeature": "issue 33: three cpu runs of about 35 minutes each on 2 cores (20 networks); they land one by one",
-               "adaptive": "issue 34: three cpu runs of about 15 minutes each on 2 cores (defective-cnn plan adaptive prices them); they land one by one"}
+NOT_YET_RUN = {"scale": "issue 35's ladder: each named run lands in a session of its own (defective-cnn plan scale prices them)"}
 
 
 def test_committed_runs_are_current_or_known_stale(before):

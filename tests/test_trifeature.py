@@ -94,6 +94,7 @@ def test_plan_prices_a_cpu_run():
     costs = [network_cost(config, "cpu-2core") for config in networks.values()]
     assert sum(c["image_epochs"] for c in costs) == 20 * 10000 * 6  # the cpu profile (cifar10 family): 10 000 images, 6 epochs
     assert {c["input_size"] for c in costs} == {32}
+    assert all(c["hours"] is not None for c in costs)  # plan.THROUGHPUTS has the 32-px quarter width on cpu-2core (measured by trifeature/cpu)
 
 
 def test_named_runs_are_three_seeds_of_the_cpu_profile():
@@ -103,13 +104,14 @@ def test_named_runs_are_three_seeds_of_the_cpu_profile():
     assert list(load_runs(REPO / "papermill_runs" / "runs.yaml"))[-1] == "seeds"
 
 
-def test_readme_says_whether_the_mechanism_shows_from_the_committed_runs():
+def test_readme_and_results_page_say_whether_the_mechanism_shows_from_the_committed_runs():
     from defective_cnn.claims import CLAIMS, claims_table, trifeature_sentence
-    blocks = re.findall(r"<!-- trifeature:begin -->\n(.*?)<!-- trifeature:end -->", (REPO / "README.md").read_text(encoding="utf-8"), re.S)
-    assert len(blocks) == 1, "README.md needs exactly one <!-- trifeature:begin --> ... <!-- trifeature:end --> block"
     claims = [c for c in CLAIMS if c.section == "trifeature"]
     assert len(claims) == 2 and all(c.where == "beyond the paper" for c in claims)
     expected = trifeature_sentence(claims_table(REPO / "papermill_runs", claims=claims))
-    assert blocks[0].strip() == expected.strip(), "regenerate it: .venv/bin/python tools/regenerate_blocks.py"
-    if not (REPO / "papermill_runs" / "trifeature").is_dir():
-        assert "no run yet" in blocks[0]
+    for page in (REPO / "README.md", REPO / "docs" / "results.md"):
+        blocks = re.findall(r"<!-- trifeature:begin -->\n(.*?)<!-- trifeature:end -->", page.read_text(encoding="utf-8"), re.S)
+        assert len(blocks) == 1, f"{page.name} needs exactly one <!-- trifeature:begin --> ... <!-- trifeature:end --> block"
+        assert blocks[0].strip() == expected.strip(), f"{page.name}: regenerate it: .venv/bin/python tools/regenerate_blocks.py"
+        if not (REPO / "papermill_runs" / "trifeature").is_dir():
+            assert "no run yet" in blocks[0]
