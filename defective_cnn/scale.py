@@ -381,7 +381,8 @@ def claim_trend(trends: pd.DataFrame) -> str:
 
 # %% ../nbs/25_scale.ipynb #a7b8c9d0
 _MOVES = (("toward the paper", "grows toward the paper's value"), ("flat", "stays flat"),
-          ("away from the paper", "moves away from the paper's value"), ("mixed", "moves one way in some seeds and the other way in others"))
+          ("away from the paper", "moves away from the paper's value"), ("mixed", "moves one way in some seeds and the other way in others"),
+          ("open", "is open"))
 
 
 def _listed(parts) -> str:
@@ -397,24 +398,34 @@ def _sizes(points: pd.DataFrame) -> str:
 
 
 def scale_sentence(gaps: pd.DataFrame, min_seeds: int = MIN_SEEDS) -> str:
-    """The README's sentences on scale, from `claim_gaps` rows of the committed runs: on each ladder measured at two sizes, for which
-    claims the gap grows toward the paper's value, stays flat, moves away from it or disagrees between seeds, and how many are open;
-    before any ladder has two sizes, why every claim is open."""
+    """The README's words on scale, from `claim_gaps` rows of the committed runs: on each ladder measured at two sizes, one sentence
+    counting the claims whose gap grows toward the paper's value, stays flat, moves away from it, disagrees between seeds or is open,
+    then a list naming them, a line per trend; before any ladder has two sizes, why every claim is open."""
     if gaps.empty:
         return "No `scale` run is committed yet: whether any claim grows with size is open."
     trends = trend_table(gaps, min_seeds=min_seeds)
     if trends.empty:
         return (f"Whether any claim grows with size is open: the committed `scale` runs measure each claim at one size per ladder "
                 f"({_sizes(gaps)}), and a trend needs {min_seeds} seeds at two sizes of a ladder.")
-    sentences = []
+    paragraphs = []
     for ladder, rows in trends.groupby("ladder", sort=False):
-        said = [f"the gap {verb} for {_listed(f'{r.where}: {r.claim}' for r in rows[rows.trend == trend].itertuples())}"
-                for trend, verb in _MOVES if (rows.trend == trend).any()]
-        still = int((rows.trend == "open").sum())
-        if still:
-            said.append(f"{still} of its {len(rows)} claims {'is' if still == 1 else 'are'} open (fewer than {min_seeds} seeds at two sizes)")
-        sentences.append(f"On the {ladder} ladder ({_sizes(gaps[gaps[LADDERS[ladder]].astype(bool)])}), " + "; ".join(said) + ".")
-    return " ".join(sentences)
+        counts = [(trend, verb, int((rows.trend == trend).sum())) for trend, verb in _MOVES if (rows.trend == trend).any()]
+        sizes = _sizes(gaps[gaps[LADDERS[ladder]].astype(bool)])
+        if len(counts) == 1 and counts[0][0] == "open":
+            every = f"all {len(rows)} of its claims are" if len(rows) > 1 else "its one claim is"
+            paragraphs.append(f"On the {ladder} ladder ({sizes}), {every} open (fewer than {min_seeds} seeds at two sizes).")
+            continue
+        said = [f"{verb} for {n}" for _, verb, n in counts]
+        if len(counts) > 1:
+            said[0] += f" of its {len(rows)} claims"
+        else:
+            said[0] = f"{counts[0][1]} for " + (f"all {len(rows)} of its claims" if len(rows) > 1 else "its one claim")
+        lines = [f"On the {ladder} ladder ({sizes}), the gap {_listed(said)}:", ""]
+        lines += [f"- {'open' if trend == 'open' else verb}" + (f" (fewer than {min_seeds} seeds at two sizes)" if trend == "open" else "")
+                  + ": " + "; ".join(f"{r.where}: {r.claim}" for r in rows[rows.trend == trend].itertuples()) for trend, verb, _ in counts]
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
 
 # %% ../nbs/25_scale.ipynb #18c603f0
 def draw_scale(gaps: pd.DataFrame, networks: pd.DataFrame, title: str = "", path=None, x: str = "training_macs", columns: int = 4):
