@@ -87,6 +87,20 @@ def test_paper_sweep_has_a_total():
     assert f"{len(rows)} networks: 0 in the zoo, {len(rows)} to train" in text and "not measured" in text
 
 
+def test_scaling_page_prices_the_paper_sweep_as_plan_does():
+    "docs/scaling.md quotes `plan all --profile paper`: its total, the networks priced and not, and each dataset's hours."
+    rows = plan.plan_rows(plan.plan_networks(plan_jobs(["all"], profile="paper")), zoo_dir="/nonexistent/zoo")
+    priced = [r for r in rows if r["hours"] is not None]
+    hours = lambda keep: f"{sum(r['hours'] for r in priced if keep(r['dataset'])):.1f}"
+    page = " ".join((ROOT / "docs" / "scaling.md").read_text(encoding="utf-8").split())
+    expected = (f"prints {hours(lambda d: True)} GPU-hours for {len(priced)} of the sweep's {len(rows)} networks, almost all of it the ten "
+                f"224-px image-folder networks ({hours(lambda d: d == 'imagefolder')}; CIFAR-10: {hours(lambda d: d == 'cifar10')}, "
+                f"MNIST: {hours(lambda d: d == 'mnist')}, Trifeature: {hours(lambda d: d.startswith('trifeature'))}), and names the "
+                f"{len(rows) - len(priced)} it cannot price")
+    assert expected in page, f"docs/scaling.md should say: {expected}"
+    assert sum(r["dataset"] == "imagefolder" for r in rows) == 10
+
+
 _RACE = """
 import json, sys, torch
 torch.set_num_threads(1)
