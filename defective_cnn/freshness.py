@@ -279,6 +279,10 @@ def _module_index(path) -> _CodeIndex:
 # terminal, execution, cli); and `train`, whose effect reaches a run only through trained networks: a run records their
 # zoo keys, and tests/test_zoo_keys.py fails when training gives other weights under the same key.
 _NOT_HASHED = {"__init__", "_modidx", "freshness", "terminal", "execution", "cli", "train"}
+# Nor single definitions that say where and when a result was made, never what it is: the runner keeps what they
+# return beside the results (the manifest's `environment`; a CSV's torch and device columns), so a run made on another
+# processor or torch is told apart, not redone because the record gained a field.
+_PROVENANCE = {("records", "environment_record"): "torch, device, processor, instruction set, threads, python and time of a run"}
 
 
 def _package_root() -> Path:
@@ -306,7 +310,7 @@ def _resolve(root: Path, index: _CodeIndex, chain: tuple, depth: int = 0) -> set
 
 
 def reachable_definitions(notebook, root=None) -> dict:
-    "(module file, name) -> `code_hash` of each top-level definition of the package that a notebook's code reaches: the names it imports and reads, then those their code reads, in turn (see `_NOT_HASHED`)."
+    "(module file, name) -> `code_hash` of each top-level definition of the package that a notebook's code reaches: the names it imports and reads, then those their code reads, in turn (see `_NOT_HASHED`, `_PROVENANCE`)."
     root = Path(root) if root is not None else _package_root()
     modules = {p.stem: _per_file(p, _module_index) for p in sorted(root.glob("*.py"))}
     where = {id(index): module for module, index in modules.items()}
@@ -322,7 +326,7 @@ def reachable_definitions(notebook, root=None) -> dict:
     while todo:
         index, name = todo.pop()
         key = (f"{where.get(id(index), '?')}.py", name)
-        if key in seen or where.get(id(index)) in _NOT_HASHED:
+        if key in seen or where.get(id(index)) in _NOT_HASHED or (where.get(id(index)), name) in _PROVENANCE:
             continue
         seen[key], read = index.definition(name)
         todo |= {found for chain in read for found in _resolve(root, index, chain)}
@@ -475,7 +479,8 @@ def code_changes(saved: dict, notebook) -> list:
     "'code X' for each package definition whose code differs between a manifest's `sources` and `source_hashes(notebook)` now; a manifest rekeyed while stale by module (`stale_sources`) keeps the reasons of then."
     if "stale_sources" in saved:
         return list(saved["stale_sources"])
-    now, then = source_hashes(notebook), saved.get("sources", {})
+    provenance = {name for _, name in _PROVENANCE}  # hashed by manifests older than `_PROVENANCE`
+    now, then = source_hashes(notebook), {name: h for name, h in saved.get("sources", {}).items() if name not in provenance}
     return [f"code {name}" for name in sorted(set(now) | set(then)) if now.get(name) != then.get(name)]
 
 # %% ../nbs/17_freshness.ipynb #d0450005

@@ -232,7 +232,8 @@ def run_took(out_dir, run: str) -> dict | None:
     if saved.get("status") != "ok":
         return None
     environment = saved.get("environment", {})
-    return dict(hours=saved["seconds"] / 3600, on=f"{environment.get('device_name', '?')}, {environment.get('threads', '?')} threads")
+    on = [environment.get("device_name", "?"), environment.get("cpu_capability"), f"{environment.get('threads', '?')} threads"]
+    return dict(hours=saved["seconds"] / 3600, on=", ".join(part for part in on if part))  # runs recorded before the capability: without it
 
 
 def run_costs(jobs, zoo_dir=None, device: str = "H100", out_dir=None) -> list[dict]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['RUN_INPUTS_ENV', 'atomic_write_bytes', 'atomic_torch_save', 'atomic_write_csv', 'default_device',
+__all__ = ['RUN_INPUTS_ENV', 'atomic_write_bytes', 'atomic_torch_save', 'atomic_write_csv', 'default_device', 'cpu_name',
            'environment_record', 'note_input', 'read_inputs']
 
 # %% ../nbs/04_records.ipynb #72fd55c2
@@ -65,11 +65,20 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def cpu_name() -> str:
+    "The processor's model name: `model name` in /proc/cpuinfo on Linux; elsewhere (no such file) what `platform` says."
+    cpuinfo = Path("/proc/cpuinfo")
+    models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+              if line.startswith("model name")] if cpuinfo.exists() else []
+    return models[0] if models else platform.processor() or platform.machine()
+
+
 def environment_record(device) -> dict:
-    "What a result needs to be traced: torch version, device, host, time."
+    "What a result needs to be traced: torch version, device, processor and the vector instructions torch uses on it, threads, python, time."
     device = torch.device(device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
-    return dict(torch=str(torch.__version__), device=str(device), device_name=name, threads=torch.get_num_threads(),
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
+    return dict(torch=str(torch.__version__), device=str(device), device_name=name, cpu=cpu_name(),
+                cpu_capability=torch.backends.cpu.get_cpu_capability(), threads=torch.get_num_threads(),
                 python=platform.python_version(), time=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
 # %% ../nbs/04_records.ipynb #a0452dac
