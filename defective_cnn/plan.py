@@ -232,7 +232,8 @@ def run_took(out_dir, run: str) -> dict | None:
     if saved.get("status") != "ok":
         return None
     environment = saved.get("environment", {})
-    on = [environment.get("device_name", "?"), environment.get("cpu_capability"), f"{environment.get('threads', '?')} threads"]
+    capability = environment.get("cpu_capability") if environment.get("device") == "cpu" else None  # a GPU run: its device's name says it
+    on = [environment.get("device_name", "?"), capability, f"{environment.get('threads', '?')} threads"]
     return dict(hours=saved["seconds"] / 3600, on=", ".join(part for part in on if part))  # runs recorded before the capability: without it
 
 
