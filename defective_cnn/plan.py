@@ -163,8 +163,8 @@ THROUGHPUTS = [
     # the scale runs' own epochs on the 2-core VM with an Intel Xeon (AVX-512), 2 threads: 28x28 Fashion-MNIST, batch 128, an
     # epoch's median time over the run's networks (test evaluation of 10 000 images and adversarial training's double epochs included)
     *[dict(device="cpu-2core", arch="resnet18", input_size=28, width=width, images_per_s=round(images / seconds), measured="2026-12-07",
-           how=f"the run scale/{run}: {images:,} images an epoch in a median {seconds:g} s ({epochs} epochs), 2 threads, Intel Xeon with "
-               f"AVX-512 (the AVX2 rows above are about half as fast at quarter width; the plan prices with the newest row)".replace(",", " ", 1))
+           how=f"the run scale/{run}: {images} images an epoch in a median {seconds:g} s ({epochs} epochs), 2 threads, Intel Xeon with "
+               f"AVX-512 (the AVX2 rows above are about half as fast at quarter width; the plan prices with the newest row)")
       for width, run, images, seconds, epochs in ((0.125, "small_seed0", 10000, 10, 14), (0.25, "quarter_60k_15ep_seed0", 60000, 109.5, 44),
                                                   (0.5, "half_seed1", 10000, 37, 24), (1.0, "full_seed1", 10000, 145, 10))],
 ]
